@@ -1,0 +1,44 @@
+# Per-target build settings: warnings, sanitizers and the shared LibTorch precompiled header.
+
+# Warnings and sanitizers. The precompiled header gets them too: GCC only reuses a header
+# compiled with the same language flags (-Wpedantic changes the predefined macros).
+function(dcgan_compile_flags target)
+  target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic -Wno-unused-parameter)
+  if(DCGAN_WARNINGS_AS_ERRORS)
+    target_compile_options(${target} PRIVATE -Werror)
+  endif()
+  if(DCGAN_SANITIZE)
+    target_compile_options(${target} PRIVATE -fsanitize=address,undefined -fno-omit-frame-pointer
+                                             -fno-sanitize-recover=undefined)
+    target_link_options(${target} PRIVATE -fsanitize=address,undefined)
+  endif()
+endfunction()
+
+function(dcgan_target_defaults target)
+  dcgan_compile_flags(${target})
+  if(TARGET dcgan_pch)
+    # Every target reuses one precompiled <torch/torch.h>: it is most of each file's compile time.
+    target_precompile_headers(${target} REUSE_FROM dcgan_pch)
+  endif()
+endfunction()
+
+# dcgan_add_module(name LIBS deps...): a static library from src/<name>/*.cpp with the public
+# headers in include/dcgan/<name>/.
+function(dcgan_add_module name)
+  cmake_parse_arguments(ARG "" "" "LIBS" ${ARGN})
+  file(GLOB sources CONFIGURE_DEPENDS "${PROJECT_SOURCE_DIR}/src/${name}/*.cpp")
+  add_library(dcgan_${name} STATIC ${sources})
+  target_include_directories(dcgan_${name} PUBLIC "${PROJECT_SOURCE_DIR}/include")
+  target_link_libraries(dcgan_${name} PUBLIC ${ARG_LIBS} dcgan_torch Threads::Threads)
+  dcgan_target_defaults(dcgan_${name})
+endfunction()
+
+function(dcgan_add_pch)
+  if(NOT DCGAN_PCH OR TARGET dcgan_pch)
+    return()
+  endif()
+  add_library(dcgan_pch STATIC "${PROJECT_SOURCE_DIR}/cmake/pch.cpp")
+  target_link_libraries(dcgan_pch PUBLIC dcgan_torch)
+  target_precompile_headers(dcgan_pch PRIVATE <torch/torch.h> <string> <vector> <memory>)
+  dcgan_compile_flags(dcgan_pch)
+endfunction()
