@@ -1,1 +1,33 @@
-int main() { return 0; }
+// dcgan: command-line trainer for deep convolutional GANs. Errors end here: one line, one code.
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+
+#include "dcgan/cli/commands.h"
+#include "dcgan/error.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"dcgan: train deep convolutional GANs (DCGAN) on 32x32 images"};
+  app.require_subcommand(1);
+  dcgan::setup_train(app);
+  dcgan::setup_sample(app);
+  dcgan::setup_bench(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::fprintf(stderr, "dcgan: error: %s (see dcgan --help)\n", e.what());
+    return dcgan::kExitUsage;
+  } catch (const dcgan::Error& e) {
+    std::fprintf(stderr, "dcgan: error: %s\n", e.what());
+    return e.exit_code();
+  } catch (const std::exception& e) {
+    const std::string what = e.what();
+    std::fprintf(stderr, "dcgan: internal error: %s\n", what.substr(0, what.find('\n')).c_str());
+    return dcgan::kExitFailure;
+  }
+  return dcgan::kExitOk;
+}

@@ -1,1 +1,304 @@
-// placeholder
+#include "dcgan/train/trainer.h"
+
+#include <spdlog/sinks/basic_file_sink.h>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <memory>
+#include <optional>
+
+#include "dcgan/data/image_set.h"
+#include "dcgan/error.h"
+#include "dcgan/io/checkpoint.h"
+#include "dcgan/io/file.h"
+#include "dcgan/io/generator_file.h"
+#include "dcgan/io/png.h"
+#include "dcgan/train/device.h"
+#include "dcgan/train/gan.h"
+#include "dcgan/train/progress.h"
+
+namespace dcgan {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Independent random streams, so that e.g. changing the grid size does not change training.
+constexpr uint64_t kShuffleStream = 1;
+constexpr uint64_t kFixedNoiseStream = 2;
+
+at::Generator make_cpu_generator(uint64_t seed) {
+  return at::make_generator<at::CPUGeneratorImpl>(seed);
+}
+
+std::shared_ptr<spdlog::logger> make_logger(const RunDir& run) {
+  std::vector<spdlog::sink_ptr> sinks;
+  sinks.push_back(std::make_shared<spdlog::sinks::stdout_sink_mt>());
+  try {
+    sinks.push_back(std::make_shared<spdlog::sinks::basic_file_sink_mt>(run.log()));
+  } catch (const spdlog::spdlog_ex& e) {
+    throw IoError(run.log() + ": cannot open log file (" + e.what() + ")");
+  }
+  auto logger = std::make_shared<spdlog::logger>("dcgan", sinks.begin(), sinks.end());
+  logger->set_pattern("[%Y-%m-%d %H:%M:%S] [%l] %v");
+  logger->flush_on(spdlog::level::info);
+  return logger;
+}
+
+class Trainer {
+ public:
+  Trainer(Config config, RunDir run, StopFlag* stop)
+      : config_(std::move(config)),
+        run_(std::move(run)),
+        stop_(stop),
+        logger_(make_logger(run_)),
+        device_(resolve_device(config_.run.device)),
+        grid_(parse_grid(config_.sample.grid, "sample.grid")),
+        noise_gen_(make_cpu_generator(config_.train.seed)),
+        shuffle_gen_(make_cpu_generator(config_.train.seed + kShuffleStream)) {
+    const int64_t threads = configure_threads(config_.run.threads);
+    logger_->info("run directory {}", run_.root);
+    logger_->info("device {} ({} CPU threads)", device_.str(), threads);
+    data_ = load_data(config_.data);
+    const int64_t n = data_.train.size();
+    if (n < config_.train.batch_size) {
+      throw ConfigError("key 'train.batch_size' is " + std::to_string(config_.train.batch_size) +
+                        " but the training set has only " + std::to_string(n) + " images");
+    }
+    steps_per_epoch_ = n / config_.train.batch_size;  // the last partial batch is dropped
+    logger_->info("data: {} training images ({} channels), {} test, {} validation; {} steps/epoch",
+                  n, data_.train.channels(), data_.test.size(), data_.validation.size(),
+                  steps_per_epoch_);
+    torch::manual_seed(config_.train.seed);  // weight initialisation
+    gan_ = std::make_unique<Gan>(config_, data_.train.channels(), device_);
+    logger_->info("G: {} parameters ({} upconv), D: {} parameters",
+                  count_parameters(*gan_->generator),
+                  resolve_upconv(config_.model.upconv, device_) == UpconvKind::kPhase ? "phase" : "native",
+                  count_parameters(*gan_->discriminator));
+  }
+
+  // A new run: the fixed noise, the effective config and a grid of real images.
+  void start_fresh() {
+    auto fixed_gen = make_cpu_generator(config_.train.seed + kFixedNoiseStream);
+    fixed_noise_ = sample_noise(grid_.rows * grid_.cols, config_.model.z_dim, torch::kCPU, fixed_gen);
+    write_file_atomic(run_.config(), to_yaml(config_));
+    const int64_t shown = std::min(grid_.rows * grid_.cols, data_.train.size());
+    write_grid_png(run_.real_samples(),
+                   to_model_range(data_.train.images.slice(0, 0, shown), torch::kCPU), grid_);
+    metrics_ = std::make_unique<MetricsLog>(run_.metrics(), -1);
+  }
+
+  void restore(CheckpointReader& reader) {
+    reader.read_module("generator", *gan_->generator);
+    reader.read_module("discriminator", *gan_->discriminator);
+    reader.read_optimizer("g_optimizer", *gan_->g_optimizer);
+    reader.read_optimizer("d_optimizer", *gan_->d_optimizer);
+    step_ = reader.read_int("step");
+    epoch_ = reader.read_int("epoch");
+    batch_ = reader.read_int("batch");
+    order_ = reader.read_tensor("order");
+    fixed_noise_ = reader.read_tensor("fixed_noise");
+    noise_gen_.set_state(reader.read_tensor("noise_rng"));
+    shuffle_gen_.set_state(reader.read_tensor("shuffle_rng"));
+    if (batch_ > 0 && order_.numel() != data_.train.size()) {
+      throw CheckpointError(reader.path() + ": saved epoch order covers " +
+                            std::to_string(order_.numel()) + " images but the training set has " +
+                            std::to_string(data_.train.size()) + " (data.train or data.limit changed?)");
+    }
+    if (fixed_noise_.dim() != 2 || fixed_noise_.size(0) != grid_.rows * grid_.cols) {
+      throw ConfigError("key 'sample.grid' cannot change on resume: the run's fixed noise has " +
+                        std::to_string(fixed_noise_.size(0)) + " vectors");
+    }
+    write_file_atomic(run_.config(), to_yaml(config_));
+    metrics_ = std::make_unique<MetricsLog>(run_.metrics(), step_);
+    logger_->info("resumed at step {} (epoch {}, batch {})", step_, epoch_ + 1, batch_);
+  }
+
+  TrainOutcome run() {
+    const TrainOptions& t = config_.train;
+    const int64_t total = t.epochs * steps_per_epoch_;
+    const int64_t stop_at = t.max_steps > 0 ? std::min(total, t.max_steps) : total;
+    if (step_ >= stop_at && step_ < total) {
+      throw ConfigError("key 'train.max_steps' is " + std::to_string(t.max_steps) +
+                        " but the run is already at step " + std::to_string(step_) +
+                        "; raise it (0 = no limit) to continue");
+    }
+    ProgressBar progress(stop_at, step_, isatty(STDOUT_FILENO) == 1);
+    auto fixed_noise = fixed_noise_.to(device_);
+    window_start_ = Clock::now();
+    window_steps_ = 0;
+
+    while (epoch_ < t.epochs && step_ < stop_at) {
+      if (batch_ == 0) {
+        order_ = config_.data.shuffle ? torch::randperm(data_.train.size(), shuffle_gen_, torch::kLong)
+                           : torch::arange(data_.train.size(), torch::kLong);
+      }
+      while (batch_ < steps_per_epoch_ && step_ < stop_at) {
+        auto index = order_.slice(0, batch_ * t.batch_size, (batch_ + 1) * t.batch_size);
+        auto real = to_model_range(data_.train.images.index_select(0, index), device_);
+        auto z = sample_noise(t.batch_size, config_.model.z_dim, device_, noise_gen_);
+        StepStats stats = gan_->step(real, z);
+        ++batch_;
+        ++step_;
+        ++window_steps_;
+        if (step_ % t.print_every == 0) {
+          progress.clear();
+          log_step(stats);
+        }
+        if (step_ % t.show_every == 0) write_samples(fixed_noise);
+        if (batch_ == steps_per_epoch_) {
+          batch_ = 0;
+          ++epoch_;
+          progress.clear();
+          save_checkpoint();
+        }
+        progress.update(step_, epoch_, t.epochs);
+        if (stop_ != nullptr && stop_->requests.load() > 0) {
+          progress.clear();
+          if (batch_ != 0) save_checkpoint();
+          throw InterruptedError("interrupted at step " + std::to_string(step_) +
+                                 "; checkpoint saved; continue with: dcgan train --resume " +
+                                 run_.root);
+        }
+      }
+    }
+    progress.clear();
+    if (step_ % t.show_every != 0) write_samples(fixed_noise);
+    if (batch_ != 0) save_checkpoint();  // stopped mid-epoch (train.max_steps)
+    TrainOutcome outcome;
+    outcome.run_dir = run_.root;
+    outcome.steps = step_;
+    outcome.epochs = epoch_;
+    outcome.finished = epoch_ >= t.epochs;
+    outcome.last = last_row_;
+    if (outcome.finished) {
+      logger_->info("done: {} steps, {} epochs; samples in {}, generator {}", step_, epoch_,
+                    run_.samples(), run_.generator());
+    } else {
+      logger_->info("stopped at step {} (train.max_steps); continue with: dcgan train --resume {} "
+                    "--set train.max_steps=0", step_, run_.root);
+    }
+    return outcome;
+  }
+
+ private:
+  void log_step(const StepStats& stats) {
+    const double seconds = std::chrono::duration<double>(Clock::now() - window_start_).count();
+    MetricsRow row;
+    row.step = step_;
+    row.epoch = epoch_ + (batch_ == 0 ? 0 : 1);
+    row.d_loss = stats.d_loss.item<double>();
+    row.g_loss = stats.g_loss.item<double>();
+    row.d_real = stats.d_real.item<double>();
+    row.d_fake = stats.d_fake.item<double>();
+    row.images_per_sec =
+        seconds > 0 ? static_cast<double>(window_steps_ * config_.train.batch_size) / seconds : 0.0;
+    if (!std::isfinite(row.d_loss) || !std::isfinite(row.g_loss)) {
+      throw DivergedError("training diverged at step " + std::to_string(step_) + ": d_loss " +
+                          std::to_string(row.d_loss) + ", g_loss " + std::to_string(row.g_loss) +
+                          "; the last good checkpoint is kept in " + run_.checkpoint());
+    }
+    metrics_->append(row);
+    last_row_ = row;
+    logger_->info("epoch {}/{} step {} | d_loss {:.4f} g_loss {:.4f} | D(x) {:.3f} D(G(z)) {:.3f} | "
+                  "{:.1f} img/s",
+                  row.epoch, config_.train.epochs, step_, row.d_loss, row.g_loss, row.d_real,
+                  row.d_fake, row.images_per_sec);
+    window_start_ = Clock::now();
+    window_steps_ = 0;
+  }
+
+  void write_samples(const torch::Tensor& fixed_noise) {
+    write_grid_png(run_.step_samples(step_), gan_->sample(fixed_noise).to(torch::kCPU), grid_);
+  }
+
+  void check_finite_weights() {
+    for (auto* module : {static_cast<torch::nn::Module*>(gan_->generator.get()),
+                         static_cast<torch::nn::Module*>(gan_->discriminator.get())}) {
+      for (const auto& p : module->named_parameters()) {
+        if (!torch::isfinite(p.value()).all().item<bool>()) {
+          throw DivergedError("training diverged at step " + std::to_string(step_) + ": weight '" +
+                              p.key() + "' is not finite; the last good checkpoint is kept in " +
+                              run_.checkpoint());
+        }
+      }
+    }
+  }
+
+  // checkpoint.pt (everything needed to continue exactly) and generator.pt, each atomically.
+  void save_checkpoint() {
+    check_finite_weights();
+    CheckpointWriter writer(CheckpointKind::kTraining);
+    writer.write_string("config", to_yaml(config_));
+    writer.write_int("channels", data_.train.channels());
+    writer.write_module("generator", *gan_->generator);
+    writer.write_module("discriminator", *gan_->discriminator);
+    writer.write_optimizer("g_optimizer", *gan_->g_optimizer);
+    writer.write_optimizer("d_optimizer", *gan_->d_optimizer);
+    writer.write_int("step", step_);
+    writer.write_int("epoch", epoch_);
+    writer.write_int("batch", batch_);
+    writer.write_tensor("order", order_.defined() ? order_ : torch::empty({0}, torch::kLong));
+    writer.write_tensor("fixed_noise", fixed_noise_);
+    writer.write_tensor("noise_rng", noise_gen_.get_state());
+    writer.write_tensor("shuffle_rng", shuffle_gen_.get_state());
+    writer.save(run_.checkpoint());
+    save_generator_file(run_.generator(), config_, data_.train.channels(), gan_->generator);
+    logger_->info("checkpoint at step {} -> {}", step_, run_.checkpoint());
+  }
+
+  Config config_;
+  RunDir run_;
+  StopFlag* stop_;
+  std::shared_ptr<spdlog::logger> logger_;
+  torch::Device device_;
+  GridSize grid_;
+  at::Generator noise_gen_;
+  at::Generator shuffle_gen_;
+  DataSplits data_;
+  std::unique_ptr<Gan> gan_;
+  std::unique_ptr<MetricsLog> metrics_;
+  torch::Tensor fixed_noise_;  // (rows*cols, z_dim) on the CPU
+  torch::Tensor order_;        // this epoch's image order, (N) int64
+  int64_t steps_per_epoch_ = 0;
+  int64_t step_ = 0;   // steps done
+  int64_t epoch_ = 0;  // epochs completed
+  int64_t batch_ = 0;  // batches done in the current epoch
+  Clock::time_point window_start_;
+  int64_t window_steps_ = 0;
+  MetricsRow last_row_;
+};
+
+}  // namespace
+
+TrainOutcome train_new(const Config& config, const std::string& stem, StopFlag* stop) {
+  validate(config);
+  if (config.data.train.empty()) {
+    throw ConfigError("key 'data.train' is empty: name the training file");
+  }
+  Trainer trainer(config, create_run_dir(config.run.out_dir, config.run.name, stem), stop);
+  trainer.start_fresh();
+  return trainer.run();
+}
+
+TrainOutcome train_resume(const std::string& run_dir, const std::vector<std::string>& overrides,
+                          StopFlag* stop) {
+  RunDir run = open_run_dir(run_dir);
+  CheckpointReader reader(run.checkpoint());
+  reader.expect_kind(CheckpointKind::kTraining);
+  Config config;
+  try {
+    apply_yaml_string(config, reader.read_string("config"), run.checkpoint() + " (stored config)");
+  } catch (const ConfigError& e) {
+    throw CheckpointError(e.what());
+  }
+  for (const auto& assignment : overrides) apply_override(config, assignment);
+  validate(config);
+  Trainer trainer(config, run, stop);
+  trainer.restore(reader);
+  return trainer.run();
+}
+
+}  // namespace dcgan

@@ -1,0 +1,64 @@
+// The checkpoint container: a LibTorch archive with a magic string, a format version and a kind,
+// written atomically, read back with every tensor's shape checked.
+//
+// What goes in is up to the caller (the trainer stores G, D, both optimizers and its counters;
+// a generator file stores G and the config). Loading never changes a module's shapes: a tensor
+// of another shape is an error naming the checkpoint and the tensor, not a silent resize.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace dcgan {
+
+constexpr const char* kCheckpointMagic = "dcgan-checkpoint";
+constexpr int64_t kCheckpointVersion = 1;
+
+enum class CheckpointKind { kTraining, kGenerator };
+const char* checkpoint_kind_name(CheckpointKind kind);  // "training checkpoint", "generator file"
+
+class CheckpointWriter {
+ public:
+  explicit CheckpointWriter(CheckpointKind kind);
+  void write_module(const std::string& key, const torch::nn::Module& module);
+  void write_optimizer(const std::string& key, const torch::optim::Optimizer& optimizer);
+  void write_int(const std::string& key, int64_t value);
+  void write_string(const std::string& key, const std::string& value);
+  void write_tensor(const std::string& key, const torch::Tensor& value);
+  // Serialises everything to `path` with write_file_atomic. Throws IoError.
+  void save(const std::string& path);
+
+ private:
+  torch::serialize::OutputArchive archive_;
+};
+
+class CheckpointReader {
+ public:
+  // Opens `path` and checks magic and version. Throws CheckpointError "<path>: ..." for a
+  // missing, truncated, corrupted or foreign file.
+  explicit CheckpointReader(const std::string& path);
+  CheckpointKind kind() const { return kind_; }
+  // Throws CheckpointError "<path>: expected a <wanted>, found a <kind>" on a mismatch.
+  void expect_kind(CheckpointKind wanted) const;
+
+  // Copies the stored parameters and buffers into `module`, whose shapes must match exactly.
+  void read_module(const std::string& key, torch::nn::Module& module);
+  void read_optimizer(const std::string& key, torch::optim::Optimizer& optimizer);
+  int64_t read_int(const std::string& key);
+  std::string read_string(const std::string& key);
+  torch::Tensor read_tensor(const std::string& key);
+
+  const std::string& path() const { return path_; }
+
+ private:
+  [[noreturn]] void fail(const std::string& what) const;
+
+  std::string path_;
+  torch::serialize::InputArchive archive_;
+  CheckpointKind kind_ = CheckpointKind::kTraining;
+};
+
+}  // namespace dcgan

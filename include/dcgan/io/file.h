@@ -1,0 +1,17 @@
+// Crash-safe file output.
+#pragma once
+
+#include <string>
+
+namespace dcgan {
+
+// Writes `bytes` to `path` so that `path` is always either the old file or the whole new one:
+// the data goes to "<path>.tmp-<pid>", is flushed to disk (fsync), then renamed over `path`,
+// and the directory entry is synced. On failure (no space, no permission) the temporary file is
+// removed, `path` is untouched, and IoError "<path>: cannot write (<reason>)" is thrown.
+void write_file_atomic(const std::string& path, const std::string& bytes);
+
+// Creates `path` and its parents if needed; IoError naming the path if that fails.
+void create_directories(const std::string& path);
+
+}  // namespace dcgan

@@ -1,0 +1,45 @@
+// The GAN being trained: G, D, their Adam optimizers, and one training step.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <cstdint>
+
+#include "dcgan/config/config.h"
+#include "dcgan/model/networks.h"
+
+namespace dcgan {
+
+// Statistics of one step, as 0-dim tensors on the training device: reading them (.item())
+// synchronises with the device, so the trainer only does it on logging steps.
+struct StepStats {
+  torch::Tensor d_loss;  // BCE(D(x), 1 - s) + BCE(D(G(z)), 0)
+  torch::Tensor g_loss;  // BCE(D(G(z)), 1)
+  torch::Tensor d_real;  // mean sigmoid(D(x))
+  torch::Tensor d_fake;  // mean sigmoid(D(G(z))), before D's update
+};
+
+class Gan {
+ public:
+  // Builds G and D for `channels`-channel images on `device`, initialised per options.model.init
+  // from the global LibTorch generator (seed it first).
+  Gan(const Config& config, int64_t channels, const torch::Device& device);
+
+  // One reference step: D on the real and the fake batch (separate batch statistics), D's Adam
+  // step; then G through the updated D, G's Adam step. real: (N, C, 32, 32) in [-1, 1] on the
+  // device; z: (N, z_dim) on the device.
+  StepStats step(const torch::Tensor& real, const torch::Tensor& z);
+
+  // G(z) with batch norm in eval mode (population statistics), without gradients.
+  torch::Tensor sample(const torch::Tensor& z);
+
+  Generator generator{nullptr};
+  Discriminator discriminator{nullptr};
+  std::unique_ptr<torch::optim::Adam> g_optimizer;
+  std::unique_ptr<torch::optim::Adam> d_optimizer;
+
+ private:
+  double real_label_;
+};
+
+}  // namespace dcgan

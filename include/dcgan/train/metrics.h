@@ -1,0 +1,35 @@
+// metrics.csv: one row per logging step, appended and flushed as training goes.
+#pragma once
+
+#include <cstdint>
+#include <fstream>
+#include <string>
+
+namespace dcgan {
+
+struct MetricsRow {
+  int64_t step = 0;
+  int64_t epoch = 0;
+  double d_loss = 0, g_loss = 0, d_real = 0, d_fake = 0;
+  double images_per_sec = 0;  // wall-clock: the only column that differs between identical runs
+};
+
+constexpr const char* kMetricsHeader = "step,epoch,d_loss,g_loss,d_real,d_fake,images_per_sec";
+
+// Formats a row as CSV (losses with 9 significant digits, enough to tell float32 values apart).
+std::string format_metrics_row(const MetricsRow& row);
+
+class MetricsLog {
+ public:
+  // Opens `path` for appending. With `resume_step` >= 0 the rows after that step are dropped
+  // first (a run killed after logging past its last checkpoint repeats those steps).
+  // Throws IoError naming the path.
+  MetricsLog(const std::string& path, int64_t resume_step);
+  void append(const MetricsRow& row);
+
+ private:
+  std::string path_;
+  std::ofstream out_;
+};
+
+}  // namespace dcgan

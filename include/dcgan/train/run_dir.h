@@ -1,0 +1,37 @@
+// The layout of a run directory; everything a run writes lands inside it.
+//
+//   <run>/config.yaml       effective config (all keys)
+//   <run>/train.log         the console log
+//   <run>/metrics.csv       one row per print_every steps
+//   <run>/samples/real.png  training images as the loader read them
+//   <run>/samples/step_NNNNNN.png  fixed-noise grids
+//   <run>/checkpoint.pt     full training state, for --resume
+//   <run>/generator.pt      the generator alone, for `dcgan sample`
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace dcgan {
+
+struct RunDir {
+  std::string root;
+
+  std::string config() const { return root + "/config.yaml"; }
+  std::string log() const { return root + "/train.log"; }
+  std::string metrics() const { return root + "/metrics.csv"; }
+  std::string samples() const { return root + "/samples"; }
+  std::string real_samples() const { return samples() + "/real.png"; }
+  std::string step_samples(int64_t step) const;  // samples/step_000100.png
+  std::string checkpoint() const { return root + "/checkpoint.pt"; }
+  std::string generator() const { return root + "/generator.pt"; }
+};
+
+// A new run directory `out_dir/name`; an empty name becomes "<stem>-YYYYmmdd-HHMMSS".
+// Throws ConfigError if it already holds a run (resume it instead), IoError if it cannot be made.
+RunDir create_run_dir(const std::string& out_dir, const std::string& name, const std::string& stem);
+
+// An existing run directory to resume; ConfigError if it has no checkpoint.pt.
+RunDir open_run_dir(const std::string& root);
+
+}  // namespace dcgan

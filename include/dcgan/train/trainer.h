@@ -1,0 +1,39 @@
+// The training loop: the reference schedule around Gan::step, with logging, sampling and
+// checkpointing on their own schedules, and exact resume from a run directory.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "dcgan/config/config.h"
+#include "dcgan/train/metrics.h"
+#include "dcgan/train/run_dir.h"
+
+namespace dcgan {
+
+struct TrainOutcome {
+  std::string run_dir;
+  int64_t steps = 0;          // total steps done, this run and earlier ones
+  int64_t epochs = 0;         // epochs completed
+  bool finished = false;      // all epochs done (false: stopped at train.max_steps)
+  MetricsRow last;            // the last logged row
+};
+
+// Set from a signal handler (or a test) to stop after the current step with a checkpoint.
+// The trainer then throws InterruptedError saying how to resume.
+struct StopFlag {
+  std::atomic<int> requests{0};
+};
+
+// Starts a new run from `config` in a new run directory; `stem` names it when run.name is empty.
+// Throws ConfigError/DataError/IoError/DivergedError/InterruptedError.
+TrainOutcome train_new(const Config& config, const std::string& stem, StopFlag* stop = nullptr);
+
+// Continues the run in `run_dir` from its checkpoint.pt, with `overrides` (`key=value`) applied on
+// top of the config stored in the checkpoint. The continued run matches an uninterrupted one.
+TrainOutcome train_resume(const std::string& run_dir, const std::vector<std::string>& overrides,
+                          StopFlag* stop = nullptr);
+
+}  // namespace dcgan

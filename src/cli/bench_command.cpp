@@ -1,0 +1,7 @@
+#include "dcgan/cli/commands.h"
+
+namespace dcgan {
+
+void setup_bench(CLI::App& app) {}
+
+}  // namespace dcgan
