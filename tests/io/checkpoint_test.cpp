@@ -1,0 +1,138 @@
+#include "dcgan/io/checkpoint.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "dcgan/error.h"
+#include "dcgan/model/networks.h"
+#include "testing/temp_dir.h"
+
+namespace dcgan {
+namespace {
+
+ModelOptions small_model() {
+  ModelOptions options;
+  options.g_channels = 16;
+  options.d_channels = 4;
+  return options;
+}
+
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const CheckpointError& e) {
+    return e.what();
+  }
+  return "no CheckpointError";
+}
+
+TEST(CheckpointTest, ModulesOptimizersAndValuesRoundTrip) {
+  testing::TempDir dir;
+  const std::string path = dir.file("ckpt.pt");
+  torch::manual_seed(0);
+  Generator saved(small_model(), 3, UpconvKind::kPhase);
+  saved->forward(sample_noise(8, 100, torch::kCPU));  // move the BN running statistics
+  torch::optim::Adam adam(saved->parameters(), torch::optim::AdamOptions(1e-3));
+  saved->forward(sample_noise(8, 100, torch::kCPU)).mean().backward();
+  adam.step();
+
+  CheckpointWriter writer(CheckpointKind::kTraining);
+  writer.write_module("generator", *saved);
+  writer.write_optimizer("adam", adam);
+  writer.write_int("step", 42);
+  writer.write_string("note", "hello");
+  writer.write_tensor("order", torch::arange(5));
+  writer.save(path);
+
+  torch::manual_seed(1);
+  Generator loaded(small_model(), 3, UpconvKind::kPhase);
+  torch::optim::Adam loaded_adam(loaded->parameters(), torch::optim::AdamOptions(1e-3));
+  CheckpointReader reader(path);
+  EXPECT_EQ(reader.kind(), CheckpointKind::kTraining);
+  reader.read_module("generator", *loaded);
+  reader.read_optimizer("adam", loaded_adam);
+  EXPECT_EQ(reader.read_int("step"), 42);
+  EXPECT_EQ(reader.read_string("note"), "hello");
+  EXPECT_TRUE(torch::equal(reader.read_tensor("order"), torch::arange(5)));
+
+  saved->eval();
+  loaded->eval();
+  auto z = sample_noise(4, 100, torch::kCPU);
+  EXPECT_TRUE(torch::allclose(saved->forward(z), loaded->forward(z), 1e-5, 1e-6));
+  auto saved_buffers = saved->named_buffers();
+  for (const auto& b : loaded->named_buffers()) {
+    EXPECT_TRUE(torch::equal(b.value(), saved_buffers[b.key()])) << b.key();
+  }
+  // The optimizers continue identically.
+  for (auto* m : {&saved, &loaded}) (*m)->train();
+  adam.zero_grad();
+  saved->forward(z).mean().backward();
+  loaded->forward(z).mean().backward();
+  adam.step();
+  loaded_adam.step();
+  auto after = saved->named_parameters();
+  for (const auto& p : loaded->named_parameters()) {
+    EXPECT_TRUE(torch::allclose(p.value(), after[p.key()], 1e-5, 1e-6)) << p.key();
+  }
+}
+
+TEST(CheckpointTest, WrongKindIsNamed) {
+  testing::TempDir dir;
+  CheckpointWriter(CheckpointKind::kTraining).save(dir.file("train.pt"));
+  CheckpointReader reader(dir.file("train.pt"));
+  EXPECT_EQ(error_of([&] { reader.expect_kind(CheckpointKind::kGenerator); }),
+            dir.file("train.pt") + ": expected a generator file, found a training checkpoint");
+}
+
+TEST(CheckpointTest, ShapeMismatchIsAnErrorNotAResize) {
+  testing::TempDir dir;
+  Discriminator small(small_model(), 3);
+  CheckpointWriter writer(CheckpointKind::kGenerator);
+  writer.write_module("d", *small);
+  writer.save(dir.file("d.pt"));
+  Discriminator gray(small_model(), 1);
+  CheckpointReader reader(dir.file("d.pt"));
+  EXPECT_EQ(error_of([&] { reader.read_module("d", *gray); }),
+            dir.file("d.pt") +
+                ": tensor 'd.c1.weight' has shape 4x3x5x5, the model expects 4x1x5x5 "
+                "(a checkpoint of another architecture or image size?)");
+  EXPECT_EQ(gray->named_parameters()["c1.weight"].sizes(), (std::vector<int64_t>{4, 1, 5, 5}));
+}
+
+TEST(CheckpointTest, DamagedFilesAreRejectedWithTheirPath) {
+  testing::TempDir dir;
+  Generator g(small_model(), 3, UpconvKind::kPhase);
+  CheckpointWriter writer(CheckpointKind::kGenerator);
+  writer.write_module("generator", *g);
+  writer.save(dir.file("good.pt"));
+  const std::string good = testing::read_text(dir.file("good.pt"));
+
+  testing::write_text(dir.file("truncated.pt"), good.substr(0, good.size() / 2));
+  std::string flipped = good;
+  for (size_t i = good.size() - 200; i < good.size() - 100; ++i) flipped[i] = static_cast<char>(~flipped[i]);
+  testing::write_text(dir.file("flipped.pt"), flipped);
+  testing::write_text(dir.file("text.pt"), "not a checkpoint\n");
+  testing::write_text(dir.file("empty.pt"), "");
+
+  const std::string prefix = ": not a readable checkpoint (truncated or corrupted?): ";
+  for (const char* name : {"truncated.pt", "flipped.pt", "text.pt", "empty.pt"}) {
+    const std::string message = error_of([&] { CheckpointReader reader(dir.file(name)); });
+    EXPECT_EQ(message.rfind(dir.file(name) + prefix, 0), 0u) << name << ": " << message;
+    EXPECT_EQ(message.find('\n'), std::string::npos) << name << ": " << message;
+  }
+  EXPECT_EQ(error_of([&] { CheckpointReader reader(dir.file("missing.pt")); }),
+            dir.file("missing.pt") + ": cannot open checkpoint (missing?)");
+}
+
+TEST(CheckpointTest, ForeignTorchArchiveIsNotADcganCheckpoint) {
+  testing::TempDir dir;
+  torch::serialize::OutputArchive archive;
+  archive.write("weight", torch::ones({2}));
+  archive.save_to(dir.file("foreign.pt"));
+  EXPECT_EQ(error_of([&] { CheckpointReader reader(dir.file("foreign.pt")); }),
+            dir.file("foreign.pt") + ": not a dcgan checkpoint (no dcgan header)");
+}
+
+}  // namespace
+}  // namespace dcgan

@@ -1,0 +1,85 @@
+#include "dcgan/io/file.h"
+
+#include <gtest/gtest.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <csignal>
+
+#include <filesystem>
+
+#include "dcgan/error.h"
+#include "testing/temp_dir.h"
+
+namespace dcgan {
+namespace {
+
+TEST(FileTest, AtomicWriteReplacesWholeAndLeavesNoTemporary) {
+  testing::TempDir dir;
+  const std::string path = dir.file("a.bin");
+  write_file_atomic(path, "old contents");
+  write_file_atomic(path, std::string(100000, 'x'));
+  EXPECT_EQ(testing::read_text(path), std::string(100000, 'x'));
+  int files = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir.path())) {
+    ++files;
+    EXPECT_EQ(entry.path().filename(), "a.bin");
+  }
+  EXPECT_EQ(files, 1);
+}
+
+// A file size limit makes write() fail with EFBIG as a full disk fails with ENOSPC, even as root.
+class FileSizeLimit {
+ public:
+  explicit FileSizeLimit(rlim_t bytes) {
+    old_handler_ = std::signal(SIGXFSZ, SIG_IGN);
+    ::getrlimit(RLIMIT_FSIZE, &old_);
+    rlimit limit = old_;
+    limit.rlim_cur = bytes;
+    ::setrlimit(RLIMIT_FSIZE, &limit);
+  }
+  ~FileSizeLimit() {
+    ::setrlimit(RLIMIT_FSIZE, &old_);
+    std::signal(SIGXFSZ, old_handler_);
+  }
+
+ private:
+  rlimit old_{};
+  void (*old_handler_)(int) = nullptr;
+};
+
+TEST(FileTest, FailedWriteKeepsThePreviousFileAndNoTemporary) {
+  testing::TempDir dir;
+  const std::string path = dir.file("a.bin");
+  write_file_atomic(path, "precious");
+  {
+    FileSizeLimit limit(4096);
+    try {
+      write_file_atomic(path, std::string(100000, 'x'));
+      FAIL() << "no error";
+    } catch (const IoError& e) {
+      EXPECT_EQ(std::string(e.what()), path + ": cannot write (File too large)");
+    }
+  }
+  EXPECT_EQ(testing::read_text(path), "precious");
+  EXPECT_EQ(std::distance(std::filesystem::directory_iterator(dir.path()),
+                          std::filesystem::directory_iterator()),
+            1);
+}
+
+TEST(FileTest, CreateDirectoriesNamesThePath) {
+  testing::TempDir dir;
+  testing::write_text(dir.file("plain"), "x");
+  const std::string path = dir.file("plain/sub");
+  try {
+    create_directories(path);
+    FAIL() << "no error";
+  } catch (const IoError& e) {
+    EXPECT_EQ(std::string(e.what()).rfind(path + ": cannot create directory (", 0), 0u) << e.what();
+  }
+  create_directories(dir.file("x/y/z"));
+  EXPECT_TRUE(std::filesystem::is_directory(dir.file("x/y/z")));
+}
+
+}  // namespace
+}  // namespace dcgan

@@ -1,0 +1,142 @@
+#include "dcgan/model/networks.h"
+
+#include <gtest/gtest.h>
+
+#include "dcgan/error.h"
+
+namespace dcgan {
+namespace {
+
+struct CountCase {
+  int64_t channels;
+  int64_t g_params;
+  int64_t d_params;
+};
+
+class ParameterCountTest : public ::testing::TestWithParam<CountCase> {};
+
+// The figures of SPEC.md: a different layer width or a missing bias changes them.
+TEST_P(ParameterCountTest, MatchesReference) {
+  const auto& c = GetParam();
+  for (auto kind : {UpconvKind::kNative, UpconvKind::kPhase}) {
+    Generator g(ModelOptions{}, c.channels, kind);
+    EXPECT_EQ(count_parameters(*g), c.g_params) << "channels " << c.channels;
+  }
+  Discriminator d(ModelOptions{}, c.channels);
+  EXPECT_EQ(count_parameters(*d), c.d_params) << "channels " << c.channels;
+}
+
+INSTANTIATE_TEST_SUITE_P(Reference, ParameterCountTest,
+                         ::testing::Values(CountCase{3, 4935171, 1034113},
+                                           CountCase{1, 4928769, 1030913}));
+
+TEST(NetworksTest, OutputShapesAndRanges) {
+  for (int64_t channels : {1, 3}) {
+    Generator g(ModelOptions{}, channels, UpconvKind::kPhase);
+    Discriminator d(ModelOptions{}, channels);
+    auto images = g->forward(sample_noise(5, 100, torch::kCPU));
+    EXPECT_EQ(images.sizes(), (std::vector<int64_t>{5, channels, 32, 32}));
+    EXPECT_LE(images.abs().max().item<float>(), 1.0f);
+    EXPECT_EQ(d->forward(images).sizes(), (std::vector<int64_t>{5, 1}));
+  }
+}
+
+TEST(NetworksTest, BatchNormFollowsReferenceFramework) {
+  Generator g(ModelOptions{}, 3, UpconvKind::kNative);
+  for (const auto& child : g->named_children()) {
+    if (auto* bn = child.value()->as<torch::nn::BatchNorm2d>()) {
+      EXPECT_DOUBLE_EQ(bn->options.eps(), 1e-3) << child.key();
+      EXPECT_DOUBLE_EQ(bn->options.momentum().value(), 0.01) << child.key();
+    }
+  }
+}
+
+TEST(NetworksTest, RunningStatisticsMoveByMomentum) {
+  ModelOptions options;
+  options.g_channels = 16;
+  Generator g(options, 3, UpconvKind::kPhase);
+  auto z = sample_noise(8, 100, torch::kCPU);
+  auto h = g->named_children()[0].value()->as<torch::nn::Linear>()->forward(z).view({-1, 16, 4, 4});
+  g->forward(z);  // train mode: one update of bn1's running mean from 0
+  auto* bn1 = g->named_children()[1].value()->as<torch::nn::BatchNorm2d>();
+  ASSERT_NE(bn1, nullptr);
+  auto expected = 0.01 * h.mean({0, 2, 3});
+  EXPECT_TRUE(torch::allclose(bn1->running_mean, expected, 1e-4, 1e-6));
+}
+
+TEST(NetworksTest, EvalModeUsesRunningStatistics) {
+  ModelOptions options;
+  options.g_channels = 16;
+  Generator g(options, 3, UpconvKind::kPhase);
+  for (int i = 0; i < 3; ++i) g->forward(sample_noise(16, 100, torch::kCPU));
+  g->eval();
+  torch::NoGradGuard no_grad;
+  auto z = sample_noise(16, 100, torch::kCPU);
+  // With population statistics an image does not depend on the rest of its batch.
+  auto whole = g->forward(z);
+  auto alone = g->forward(z.slice(0, 3, 4));
+  EXPECT_TRUE(torch::allclose(whole.slice(0, 3, 4), alone, 1e-5, 1e-6));
+  g->train();
+  auto batch_stats = g->forward(z);
+  EXPECT_FALSE(torch::allclose(batch_stats, whole, 1e-3, 1e-4));
+}
+
+TEST(NetworksTest, NativeAndPhaseGeneratorsAgree) {
+  ModelOptions options;
+  options.g_channels = 32;
+  torch::manual_seed(1);
+  Generator native(options, 3, UpconvKind::kNative);
+  Generator phase(options, 3, UpconvKind::kPhase);
+  torch::NoGradGuard no_grad;
+  auto from = native->named_parameters();
+  for (auto& p : phase->named_parameters()) p.value().copy_(from[p.key()]);
+  auto z = sample_noise(4, 100, torch::kCPU);
+  EXPECT_TRUE(torch::allclose(native->forward(z), phase->forward(z), 1e-4, 1e-5));
+}
+
+TEST(NetworksTest, InitSchemes) {
+  torch::manual_seed(0);
+  Discriminator d(ModelOptions{}, 3);
+  init_weights(*d, "normal", 0.02);
+  for (const auto& p : d->named_parameters()) {
+    const auto& name = p.key();
+    if (name.find("bias") != std::string::npos) {
+      EXPECT_EQ(p.value().abs().max().item<float>(), 0.0f) << name;
+    } else if (p.value().dim() == 1) {
+      EXPECT_EQ((p.value() - 1).abs().max().item<float>(), 0.0f) << name;  // BN gamma
+    } else if (p.value().numel() > 10000) {
+      EXPECT_NEAR(p.value().std().item<double>(), 0.02, 0.002) << name;
+    }
+  }
+  init_weights(*d, "xavier_uniform", 0.02);
+  auto w = d->named_parameters()["c2.weight"];  // (128, 64, 5, 5)
+  const double bound = std::sqrt(6.0 / (64 * 25 + 128 * 25));
+  EXPECT_LE(w.abs().max().item<double>(), bound);
+  EXPECT_GT(w.abs().max().item<double>(), 0.9 * bound);
+}
+
+TEST(NetworksTest, UnknownNamesAreConfigErrors) {
+  Discriminator d(ModelOptions{}, 1);
+  try {
+    init_weights(*d, "he", 0.02);
+    FAIL() << "no error";
+  } catch (const ConfigError& e) {
+    EXPECT_STREQ(e.what(), "key 'model.init' must be one of xavier_uniform, normal, torch; got 'he'");
+  }
+  EXPECT_EQ(resolve_upconv("auto", torch::kCPU), UpconvKind::kPhase);
+  EXPECT_EQ(resolve_upconv("native", torch::kCPU), UpconvKind::kNative);
+  EXPECT_THROW(resolve_upconv("fast", torch::kCPU), ConfigError);
+}
+
+TEST(NetworksTest, NoiseIsUniformInRangeAndSeeded) {
+  auto a = at::make_generator<at::CPUGeneratorImpl>(7);
+  auto b = at::make_generator<at::CPUGeneratorImpl>(7);
+  auto za = sample_noise(1000, 100, torch::kCPU, a);
+  EXPECT_TRUE(torch::equal(za, sample_noise(1000, 100, torch::kCPU, b)));
+  EXPECT_GE(za.min().item<float>(), -1.0f);
+  EXPECT_LE(za.max().item<float>(), 1.0f);
+  EXPECT_NEAR(za.mean().item<double>(), 0.0, 0.01);
+}
+
+}  // namespace
+}  // namespace dcgan
