@@ -49,7 +49,8 @@ std::shared_ptr<spdlog::logger> make_logger(const RunDir& run) {
 
 class Trainer {
  public:
-  Trainer(Config config, RunDir run, StopFlag* stop)
+  // `data` is loaded and checked before the run directory exists, so bad input leaves nothing.
+  Trainer(Config config, RunDir run, DataSplits data, StopFlag* stop)
       : config_(std::move(config)),
         run_(std::move(run)),
         stop_(stop),
@@ -57,20 +58,15 @@ class Trainer {
         device_(resolve_device(config_.run.device)),
         grid_(parse_grid(config_.sample.grid, "sample.grid")),
         noise_gen_(make_cpu_generator(config_.train.seed)),
-        shuffle_gen_(make_cpu_generator(config_.train.seed + kShuffleStream)) {
+        shuffle_gen_(make_cpu_generator(config_.train.seed + kShuffleStream)),
+        data_(std::move(data)),
+        steps_per_epoch_(data_.train.size() / config_.train.batch_size) {  // drops the last partial batch
     const int64_t threads = configure_threads(config_.run.threads);
     logger_->info("run directory {}", run_.root);
     logger_->info("device {} ({} CPU threads)", device_.str(), threads);
-    data_ = load_data(config_.data);
-    const int64_t n = data_.train.size();
-    if (n < config_.train.batch_size) {
-      throw ConfigError("key 'train.batch_size' is " + std::to_string(config_.train.batch_size) +
-                        " but the training set has only " + std::to_string(n) + " images");
-    }
-    steps_per_epoch_ = n / config_.train.batch_size;  // the last partial batch is dropped
     logger_->info("data: {} training images ({} channels), {} test, {} validation; {} steps/epoch",
-                  n, data_.train.channels(), data_.test.size(), data_.validation.size(),
-                  steps_per_epoch_);
+                  data_.train.size(), data_.train.channels(), data_.test.size(),
+                  data_.validation.size(), steps_per_epoch_);
     torch::manual_seed(config_.train.seed);  // weight initialisation
     gan_ = std::make_unique<Gan>(config_, data_.train.channels(), device_);
     logger_->info("G: {} parameters ({} upconv), D: {} parameters",
@@ -258,11 +254,11 @@ class Trainer {
   at::Generator noise_gen_;
   at::Generator shuffle_gen_;
   DataSplits data_;
+  int64_t steps_per_epoch_;
   std::unique_ptr<Gan> gan_;
   std::unique_ptr<MetricsLog> metrics_;
   torch::Tensor fixed_noise_;  // (rows*cols, z_dim) on the CPU
   torch::Tensor order_;        // this epoch's image order, (N) int64
-  int64_t steps_per_epoch_ = 0;
   int64_t step_ = 0;   // steps done
   int64_t epoch_ = 0;  // epochs completed
   int64_t batch_ = 0;  // batches done in the current epoch
@@ -271,14 +267,28 @@ class Trainer {
   MetricsRow last_row_;
 };
 
-}  // namespace
-
-TrainOutcome train_new(const Config& config, const std::string& stem, StopFlag* stop) {
+// Everything that can fail on the user's input, checked before a run directory is touched.
+DataSplits load_checked_data(const Config& config) {
   validate(config);
+  resolve_device(config.run.device);
   if (config.data.train.empty()) {
     throw ConfigError("key 'data.train' is empty: name the training file");
   }
-  Trainer trainer(config, create_run_dir(config.run.out_dir, config.run.name, stem), stop);
+  DataSplits data = load_data(config.data);
+  if (data.train.size() < config.train.batch_size) {
+    throw ConfigError("key 'train.batch_size' is " + std::to_string(config.train.batch_size) +
+                      " but the training set has only " + std::to_string(data.train.size()) +
+                      " images");
+  }
+  return data;
+}
+
+}  // namespace
+
+TrainOutcome train_new(const Config& config, const std::string& stem, StopFlag* stop) {
+  DataSplits data = load_checked_data(config);
+  Trainer trainer(config, create_run_dir(config.run.out_dir, config.run.name, stem),
+                  std::move(data), stop);
   trainer.start_fresh();
   return trainer.run();
 }
@@ -295,8 +305,8 @@ TrainOutcome train_resume(const std::string& run_dir, const std::vector<std::str
     throw CheckpointError(e.what());
   }
   for (const auto& assignment : overrides) apply_override(config, assignment);
-  validate(config);
-  Trainer trainer(config, run, stop);
+  DataSplits data = load_checked_data(config);
+  Trainer trainer(config, run, std::move(data), stop);
   trainer.restore(reader);
   return trainer.run();
 }
