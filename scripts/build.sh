@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Configures and builds dcgan (Release) into build/. Extra arguments go to CMake's configure step,
+# e.g. scripts/build.sh -DCMAKE_PREFIX_PATH=/path/to/libtorch for another LibTorch.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build_dir="${DCGAN_BUILD_DIR:-build}"
+generator=()
+command -v ninja >/dev/null 2>&1 && generator=(-G Ninja)
+if [ ! -f "$build_dir/CMakeCache.txt" ]; then
+  cmake -S . -B "$build_dir" "${generator[@]}" -DCMAKE_BUILD_TYPE=Release "$@"
+elif [ $# -gt 0 ]; then
+  cmake -S . -B "$build_dir" "$@"
+fi
+cmake --build "$build_dir" -j "$(nproc)"
