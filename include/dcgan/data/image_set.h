@@ -13,10 +13,10 @@ namespace dcgan {
 
 struct ImageSet {
   torch::Tensor images;  // (N, C, H, W) uint8, contiguous, on the CPU
-  torch::Tensor labels;  // (N) int64; empty when the format has no labels at hand
+  torch::Tensor labels;  // (N) int64; undefined when the format has no labels at hand
 
   int64_t size() const { return images.defined() ? images.size(0) : 0; }
-  int64_t channels() const { return images.size(1); }
+  int64_t channels() const { return images.defined() ? images.size(1) : 0; }
 };
 
 // The training set and the reference's split of the test file.
