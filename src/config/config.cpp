@@ -48,7 +48,8 @@ const KeySpec kKeys[] = {
     DCGAN_KEY(train, beta1),       DCGAN_KEY(train, beta2),       DCGAN_KEY(train, label_smoothing),
     DCGAN_KEY(train, seed),        DCGAN_KEY(train, print_every), DCGAN_KEY(train, show_every),
     DCGAN_KEY(train, max_steps),   DCGAN_KEY(run, out_dir),       DCGAN_KEY(run, name),
-    DCGAN_KEY(run, device),        DCGAN_KEY(run, threads),       DCGAN_KEY(sample, grid),
+    DCGAN_KEY(run, device),        DCGAN_KEY(run, threads),       DCGAN_KEY(run, amp),
+    DCGAN_KEY(run, cudnn_benchmark), DCGAN_KEY(sample, grid),
 };
 
 #undef DCGAN_KEY
@@ -426,6 +427,7 @@ void validate(const Config& config) {
                       "'");
   }
   check_int("run.threads", run.threads, 0, 1024);
+  check_choice("run.amp", run.amp, {"none", "bf16"});
 
   parse_grid(config.sample.grid, "key 'sample.grid'");
 }

@@ -1,7 +1,51 @@
 #include "dcgan/train/gan.h"
 
+#include <ATen/autocast_mode.h>
+
+#include <chrono>
+
+#include "dcgan/error.h"
+
 namespace dcgan {
 namespace {
+
+// Enables CUDA bf16 autocast for its lifetime; a no-op when `enabled` is false.
+class AutocastScope {
+ public:
+  explicit AutocastScope(bool enabled) : enabled_(enabled) {
+    if (!enabled_) return;
+    at::autocast::set_autocast_gpu_dtype(at::kBFloat16);
+    at::autocast::set_enabled(true);
+  }
+  ~AutocastScope() {
+    if (!enabled_) return;
+    at::autocast::set_enabled(false);
+    at::autocast::clear_cache();
+  }
+
+ private:
+  bool enabled_;
+};
+
+// Measures phases only when asked: the untimed step pays one null check per phase.
+class PhaseClock {
+ public:
+  PhaseClock(StepPhases* phases, const torch::Device& device)
+      : phases_(phases), cuda_(device.is_cuda()), last_(now()) {}
+  void lap(double StepPhases::*phase) {
+    if (phases_ == nullptr) return;
+    if (cuda_) torch::cuda::synchronize();
+    const auto t = now();
+    phases_->*phase += std::chrono::duration<double>(t - last_).count();
+    last_ = t;
+  }
+
+ private:
+  static std::chrono::steady_clock::time_point now() { return std::chrono::steady_clock::now(); }
+  StepPhases* phases_;
+  bool cuda_;
+  std::chrono::steady_clock::time_point last_;
+};
 
 torch::optim::AdamOptions adam_options(const TrainOptions& train) {
   return torch::optim::AdamOptions(train.lr).betas({train.beta1, train.beta2});
@@ -14,7 +58,11 @@ void set_requires_grad(torch::nn::Module& module, bool flag) {
 }  // namespace
 
 Gan::Gan(const Config& config, int64_t channels, const torch::Device& device)
-    : real_label_(1.0 - config.train.label_smoothing) {
+    : real_label_(1.0 - config.train.label_smoothing), bf16_autocast_(config.run.amp == "bf16") {
+  if (bf16_autocast_ && !device.is_cuda()) {
+    throw ConfigError("key 'run.amp' is bf16, which needs a CUDA device; the run is on " +
+                      device.str());
+  }
   generator = Generator(config.model, channels, resolve_upconv(config.model.upconv, device));
   discriminator = Discriminator(config.model, channels);
   init_weights(*generator, config.model.init, config.model.init_std);
@@ -26,36 +74,49 @@ Gan::Gan(const Config& config, int64_t channels, const torch::Device& device)
       std::make_unique<torch::optim::Adam>(discriminator->parameters(), adam_options(config.train));
 }
 
-StepStats Gan::step(const torch::Tensor& real, const torch::Tensor& z) {
+StepStats Gan::step(const torch::Tensor& real, const torch::Tensor& z, StepPhases* phases) {
   namespace F = torch::nn::functional;
-  StepStats stats;
-  auto fake = generator->forward(z);  // (N, C, 32, 32)
-
-  // D step. The fake batch is detached: G's graph is kept for its own step below.
-  auto real_logits = discriminator->forward(real);           // (N, 1)
-  auto fake_logits = discriminator->forward(fake.detach());  // (N, 1)
-  auto d_loss = F::binary_cross_entropy_with_logits(real_logits,
-                                                    torch::full_like(real_logits, real_label_)) +
-                F::binary_cross_entropy_with_logits(fake_logits, torch::zeros_like(fake_logits));
+  PhaseClock clock(phases, real.device());
+  torch::Tensor fake, real_logits, fake_logits, d_loss;
+  {
+    AutocastScope autocast(bf16_autocast_);
+    fake = generator->forward(z);  // (N, C, 32, 32)
+    clock.lap(&StepPhases::g_forward);
+    // D step. The fake batch is detached: G's graph is kept for its own step below.
+    real_logits = discriminator->forward(real);           // (N, 1)
+    fake_logits = discriminator->forward(fake.detach());  // (N, 1)
+    d_loss = F::binary_cross_entropy_with_logits(real_logits,
+                                                 torch::full_like(real_logits, real_label_)) +
+             F::binary_cross_entropy_with_logits(fake_logits, torch::zeros_like(fake_logits));
+  }
   d_optimizer->zero_grad();
   d_loss.backward();
+  clock.lap(&StepPhases::d_forward_backward);
   d_optimizer->step();
+  clock.lap(&StepPhases::optimizers);
 
   // G step through the updated D. D's weight gradients are not needed here: freezing its
   // parameters skips computing them (the gradient still flows through D to G).
   set_requires_grad(*discriminator, false);
-  auto g_logits = discriminator->forward(fake);
-  auto g_loss = F::binary_cross_entropy_with_logits(g_logits, torch::ones_like(g_logits));
+  torch::Tensor g_logits, g_loss;
+  {
+    AutocastScope autocast(bf16_autocast_);
+    g_logits = discriminator->forward(fake);
+    g_loss = F::binary_cross_entropy_with_logits(g_logits, torch::ones_like(g_logits));
+  }
   g_optimizer->zero_grad();
   g_loss.backward();
-  g_optimizer->step();
   set_requires_grad(*discriminator, true);
+  clock.lap(&StepPhases::g_backward);
+  g_optimizer->step();
+  clock.lap(&StepPhases::optimizers);
 
   torch::NoGradGuard no_grad;
+  StepStats stats;
   stats.d_loss = d_loss.detach();
   stats.g_loss = g_loss.detach();
-  stats.d_real = torch::sigmoid(real_logits.detach()).mean();
-  stats.d_fake = torch::sigmoid(fake_logits.detach()).mean();
+  stats.d_real = torch::sigmoid(real_logits.detach().to(torch::kFloat)).mean();
+  stats.d_fake = torch::sigmoid(fake_logits.detach().to(torch::kFloat)).mean();
   return stats;
 }
 

@@ -62,6 +62,7 @@ class Trainer {
         data_(std::move(data)),
         steps_per_epoch_(data_.train.size() / config_.train.batch_size) {  // drops the last partial batch
     const int64_t threads = configure_threads(config_.run.threads);
+    if (device_.is_cuda()) at::globalContext().setBenchmarkCuDNN(config_.run.cudnn_benchmark);
     logger_->info("run directory {}", run_.root);
     logger_->info("device {} ({} CPU threads)", device_.str(), threads);
     logger_->info("data: {} training images ({} channels), {} test, {} validation; {} steps/epoch",

@@ -63,6 +63,8 @@ void expect_same(const Config& a, const Config& b) {
   EXPECT_EQ(a.run.name, b.run.name);
   EXPECT_EQ(a.run.device, b.run.device);
   EXPECT_EQ(a.run.threads, b.run.threads);
+  EXPECT_EQ(a.run.amp, b.run.amp);
+  EXPECT_EQ(a.run.cudnn_benchmark, b.run.cudnn_benchmark);
   EXPECT_EQ(a.sample.grid, b.sample.grid);
 }
 
@@ -97,6 +99,8 @@ TEST(ConfigDefaults, MatchTheHeader) {
   EXPECT_EQ(c.run.name, "");
   EXPECT_EQ(c.run.device, "auto");
   EXPECT_EQ(c.run.threads, 0);
+  EXPECT_EQ(c.run.amp, "none");
+  EXPECT_TRUE(c.run.cudnn_benchmark);
   EXPECT_EQ(c.sample.grid, "6x12");
 }
 
@@ -113,7 +117,8 @@ TEST(ConfigKeys, ListsEveryKeyInDeclarationOrderAndNothingElse) {
       "train.beta1",       "train.beta2",       "train.label_smoothing",
       "train.seed",        "train.print_every", "train.show_every",
       "train.max_steps",   "run.out_dir",       "run.name",
-      "run.device",        "run.threads",       "sample.grid"};
+      "run.device",        "run.threads",       "run.amp",
+      "run.cudnn_benchmark", "sample.grid"};
   EXPECT_EQ(config_keys(), expected);
 }
 
@@ -437,6 +442,8 @@ TEST(Validate, ChecksEveryRange) {
       {"run.threads", "-1", "key 'run.threads' must be between 0 and 1024, got -1"},
       {"run.threads", "1025", "key 'run.threads' must be between 0 and 1024, got 1025"},
       {"run.threads", "1024", ""},
+      {"run.amp", "fp16", "key 'run.amp' must be one of none, bf16; got 'fp16'"},
+      {"run.amp", "bf16", ""},
       {"sample.grid", "6x",
        "key 'sample.grid': expected ROWSxCOLS with each between 1 and 256 (like 6x12), got '6x'"},
       {"sample.grid", "1x1", ""},
@@ -516,6 +523,8 @@ TEST(ToYaml, DefaultsAreHumanReadable) {
             "  name: \"\"\n"
             "  device: auto\n"
             "  threads: 0\n"
+            "  amp: none\n"
+            "  cudnn_benchmark: true\n"
             "sample:\n"
             "  grid: 6x12\n");
 }
@@ -551,6 +560,8 @@ TEST(ToYaml, RoundTripsEveryField) {
   modified.run.name = "line\nbreak\ttab \x01 ünïcode";
   modified.run.device = "cuda:3";
   modified.run.threads = 16;
+  modified.run.amp = "bf16";
+  modified.run.cudnn_benchmark = false;
   modified.sample.grid = "yes";
 
   const std::string yaml = to_yaml(modified);

@@ -29,6 +29,19 @@ struct SampleCommandOptions {
   int64_t threads = 0;
 };
 
+struct BenchCommandOptions {
+  int64_t batch_size = 128;
+  int64_t steps = 10;          // timed steps
+  int64_t warmup = 2;          // untimed steps first (allocator, cuDNN autotuning)
+  int64_t channels = 3;
+  std::string upconv = "auto";
+  std::string device = "auto";
+  int64_t threads = 0;
+  std::string amp = "none";
+  std::string data;            // also time loading this file
+  std::string format;          // its data.format; default from the extension
+};
+
 void setup_train(CLI::App& app);
 void setup_sample(CLI::App& app);
 void setup_bench(CLI::App& app);
@@ -36,5 +49,6 @@ void setup_bench(CLI::App& app);
 // Run a parsed command; throw dcgan::Error subclasses on failure.
 void run_train(const TrainCommandOptions& options);
 void run_sample(const SampleCommandOptions& options);
+void run_bench(const BenchCommandOptions& options);
 
 }  // namespace dcgan

@@ -73,6 +73,11 @@ struct RunOptions {
   std::string device = "auto";
   // CPU threads for LibTorch; 0 uses every core.
   int64_t threads = 0;
+  // Mixed precision on CUDA: `none` (fp32) or `bf16` (autocast; weights, optimizer and losses
+  // stay fp32). CUDA only: on the CPU bf16 convolutions are slower than fp32.
+  std::string amp = "none";
+  // Let cuDNN time its algorithms on the first steps and keep the fastest (CUDA only).
+  bool cudnn_benchmark = true;
 };
 
 struct SampleOptions {

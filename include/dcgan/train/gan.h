@@ -19,16 +19,27 @@ struct StepStats {
   torch::Tensor d_fake;  // mean sigmoid(D(G(z))), before D's update
 };
 
+// Wall-clock seconds of each phase of one step; filled only when a step is timed (dcgan bench),
+// which synchronises the device between phases.
+struct StepPhases {
+  double g_forward = 0;        // G(z)
+  double d_forward_backward = 0;  // D on real and fake, D's loss backward
+  double g_backward = 0;       // D on the fake batch again, G's loss backward through D and G
+  double optimizers = 0;       // both Adam steps
+  double total() const { return g_forward + d_forward_backward + g_backward + optimizers; }
+};
+
 class Gan {
  public:
   // Builds G and D for `channels`-channel images on `device`, initialised per options.model.init
-  // from the global LibTorch generator (seed it first).
+  // from the global LibTorch generator (seed it first). run.amp = bf16 runs the forward passes
+  // under CUDA autocast; it is a ConfigError on another device.
   Gan(const Config& config, int64_t channels, const torch::Device& device);
 
   // One reference step: D on the real and the fake batch (separate batch statistics), D's Adam
   // step; then G through the updated D, G's Adam step. real: (N, C, 32, 32) in [-1, 1] on the
-  // device; z: (N, z_dim) on the device.
-  StepStats step(const torch::Tensor& real, const torch::Tensor& z);
+  // device; z: (N, z_dim) on the device. `phases`, when given, receives each phase's time.
+  StepStats step(const torch::Tensor& real, const torch::Tensor& z, StepPhases* phases = nullptr);
 
   // G(z) with batch norm in eval mode (population statistics), without gradients.
   torch::Tensor sample(const torch::Tensor& z);
@@ -40,6 +51,7 @@ class Gan {
 
  private:
   double real_label_;
+  bool bf16_autocast_;
 };
 
 }  // namespace dcgan

@@ -1,0 +1,159 @@
+// Runs the real `dcgan` executable (DCGAN_EXE) as a user would.
+#include <gtest/gtest.h>
+#include <stb_image.h>
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+
+#include "dcgan/error.h"
+#include "testing/svhn_writer.h"
+#include "testing/temp_dir.h"
+
+namespace dcgan {
+namespace {
+
+struct Result {
+  int code = -1;
+  std::string output;  // stdout and stderr
+};
+
+Result run_dcgan(const std::string& args) {
+  const char* exe = std::getenv("DCGAN_EXE");
+  if (exe == nullptr) throw std::runtime_error("DCGAN_EXE is not set (run through ctest)");
+  const std::string command = std::string(exe) + " " + args + " 2>&1";
+  Result result;
+  FILE* pipe = ::popen(command.c_str(), "r");
+  if (pipe == nullptr) throw std::runtime_error("popen failed");
+  char buffer[4096];
+  size_t n;
+  while ((n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0) result.output.append(buffer, n);
+  const int status = ::pclose(pipe);
+  result.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return result;
+}
+
+// The last line of the output: where the one-line error must be.
+std::string last_line(const std::string& text) {
+  std::string trimmed = text;
+  while (!trimmed.empty() && trimmed.back() == '\n') trimmed.pop_back();
+  return trimmed.substr(trimmed.rfind('\n') == std::string::npos ? 0 : trimmed.rfind('\n') + 1);
+}
+
+void expect_png(const std::string& path, int width, int height) {
+  int w = 0, h = 0, c = 0;
+  ASSERT_EQ(stbi_info(path.c_str(), &w, &h, &c), 1) << path;
+  EXPECT_EQ(w, width) << path;
+  EXPECT_EQ(h, height) << path;
+  EXPECT_EQ(c, 3) << path;
+}
+
+class CliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    testing::write_random_svhn_mat(dir_.file("train.mat"), 40, 2, testing::MatVersion::kV5Compressed);
+    testing::write_text(dir_.file("tiny.yaml"),
+                        "data:\n  train: " + dir_.file("train.mat") +
+                            "\nmodel:\n  g_channels: 16\n  d_channels: 4\n"
+                            "train:\n  epochs: 2\n  batch_size: 8\n  print_every: 2\n  show_every: 4\n"
+                            "run:\n  out_dir: " + dir_.file("runs") + "\n  device: cpu\n");
+  }
+  testing::TempDir dir_;
+};
+
+TEST_F(CliTest, TrainResumeAndSampleEndToEnd) {
+  Result train = run_dcgan("train --config " + dir_.file("tiny.yaml") + " --name r --max-steps 3");
+  ASSERT_EQ(train.code, 0) << train.output;
+  EXPECT_NE(train.output.find("stopped at step 3"), std::string::npos) << train.output;
+  const std::string run = dir_.file("runs/r");
+  EXPECT_TRUE(std::filesystem::exists(run + "/checkpoint.pt"));
+
+  Result resume = run_dcgan("train --resume " + run + " --set train.max_steps=0");
+  ASSERT_EQ(resume.code, 0) << resume.output;
+  EXPECT_NE(resume.output.find("resumed at step 3"), std::string::npos) << resume.output;
+  EXPECT_NE(resume.output.find("done: 10 steps, 2 epochs"), std::string::npos) << resume.output;
+
+  Result grid = run_dcgan("sample --ckpt " + run + "/generator.pt --grid 2x3 --seed 4 --out " +
+                          dir_.file("grid.png"));
+  ASSERT_EQ(grid.code, 0) << grid.output;
+  expect_png(dir_.file("grid.png"), 3 * 34 + 2, 2 * 34 + 2);
+
+  Result again = run_dcgan("sample --ckpt " + run + "/generator.pt --grid 2x3 --seed 4 --out " +
+                           dir_.file("again.png"));
+  ASSERT_EQ(again.code, 0) << again.output;
+  EXPECT_EQ(testing::read_text(dir_.file("grid.png")), testing::read_text(dir_.file("again.png")))
+      << "the same seed must give the same samples";
+
+  Result folder = run_dcgan("sample --ckpt " + run + "/generator.pt --num 11 --batch-size 4 --out-dir " +
+                            dir_.file("fid") + " --batch-stats");
+  ASSERT_EQ(folder.code, 0) << folder.output;
+  int files = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir_.file("fid"))) {
+    ++files;
+    expect_png(entry.path().string(), 32, 32);
+  }
+  EXPECT_EQ(files, 11);
+  EXPECT_TRUE(std::filesystem::exists(dir_.file("fid/000010.png")));
+
+  Result default_out = run_dcgan("sample --ckpt " + run + "/generator.pt");
+  ASSERT_EQ(default_out.code, 0) << default_out.output;
+  expect_png(run + "/generator_6x12_seed0.png", 12 * 34 + 2, 6 * 34 + 2);
+}
+
+struct ErrorCase {
+  const char* name;
+  std::string args;           // with {dir} for the temp dir
+  int code;
+  std::string message;        // the expected last line, with {dir}
+};
+
+std::string expand(std::string text, const std::string& dir) {
+  for (size_t at; (at = text.find("{dir}")) != std::string::npos;) text.replace(at, 5, dir);
+  return text;
+}
+
+TEST_F(CliTest, BadInputGetsOneLineAndItsExitCode) {
+  testing::write_text(dir_.file("typo.yaml"), "train:\n  lrr: 0.1\n");
+  testing::write_text(dir_.file("fake.pt"), "not a checkpoint");
+  const ErrorCase cases[] = {
+      {"unknown option", "train --bogus", kExitUsage,
+       "dcgan: error: The following argument was not expected: --bogus (see dcgan --help)"},
+      {"no subcommand", "", kExitUsage,
+       "dcgan: error: A subcommand is required (see dcgan --help)"},
+      {"malformed grid", "sample --ckpt {dir}/fake.pt --grid 6x", kExitUsage,
+       "dcgan: error: --grid: expected ROWSxCOLS with each between 1 and 256 (like 6x12), got '6x'"},
+      {"config and resume", "train --config {dir}/tiny.yaml --resume {dir}", kExitUsage,
+       "dcgan: error: --config excludes --resume (see dcgan --help)"},
+      {"num without out-dir", "sample --ckpt {dir}/fake.pt --num 3", kExitUsage,
+       "dcgan: error: --num requires --out-dir (see dcgan --help)"},
+      {"unknown key", "train --config {dir}/typo.yaml", kExitUsage,
+       "dcgan: error: {dir}/typo.yaml:2: unknown key 'train.lrr' (did you mean 'train.lr'?)"},
+      {"bad shortcut value", "train --config {dir}/tiny.yaml --epochs many", kExitUsage,
+       "dcgan: error: --epochs: key 'train.epochs' expects an integer, got 'many'"},
+      {"out of range", "train --config {dir}/tiny.yaml --set train.batch_size=0", kExitUsage,
+       "dcgan: error: key 'train.batch_size' must be between 1 and 65536, got 0"},
+      {"missing data", "train --config {dir}/tiny.yaml --data {dir}/none.mat", kExitData,
+       "dcgan: error: {dir}/none.mat: cannot open (missing?)"},
+      {"not a checkpoint", "sample --ckpt {dir}/fake.pt", kExitCheckpoint,
+       "dcgan: error: {dir}/fake.pt: not a readable checkpoint (truncated or corrupted?): "},
+  };
+  for (const auto& c : cases) {
+    Result result = run_dcgan(expand(c.args, dir_.path().string()));
+    EXPECT_EQ(result.code, c.code) << c.name << "\n" << result.output;
+    const std::string expected = expand(c.message, dir_.path().string());
+    EXPECT_EQ(last_line(result.output).substr(0, expected.size()), expected) << c.name;
+    EXPECT_EQ(result.output.find("terminate called"), std::string::npos) << c.name;
+  }
+}
+
+TEST_F(CliTest, TrainingCheckpointIsNotAGenerator) {
+  ASSERT_EQ(run_dcgan("train --config " + dir_.file("tiny.yaml") + " --name t --max-steps 2").code, 0);
+  Result result = run_dcgan("sample --ckpt " + dir_.file("runs/t/checkpoint.pt"));
+  EXPECT_EQ(result.code, kExitCheckpoint);
+  EXPECT_EQ(last_line(result.output), "dcgan: error: " + dir_.file("runs/t/checkpoint.pt") +
+                                          ": expected a generator file, found a training checkpoint");
+}
+
+}  // namespace
+}  // namespace dcgan
