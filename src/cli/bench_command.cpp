@@ -110,6 +110,23 @@ void run_bench(const BenchCommandOptions& options) {
               100 * phases.g_forward / total, 100 * phases.d_forward_backward / total,
               100 * phases.g_backward / total, 100 * phases.optimizers / total);
 
+  // Preparing a batch: gather uint8 images in epoch order, copy to the device, scale to [-1, 1].
+  {
+    const int64_t n = 8 * options.batch_size;
+    auto images = torch::randint(0, 256, {n, options.channels, kImageSize, kImageSize}, torch::kUInt8);
+    auto order = torch::randperm(n, torch::kLong);
+    constexpr int kRepeats = 50;
+    const auto prep_start = Clock::now();
+    for (int i = 0; i < kRepeats; ++i) {
+      auto index = order.slice(0, (i % 8) * options.batch_size, (i % 8 + 1) * options.batch_size);
+      to_model_range(images.index_select(0, index), device);
+    }
+    synchronize(device);
+    const double per_batch = seconds_since(prep_start) / kRepeats;
+    std::printf("batch preparation: %.2f ms per batch (%.2f%% of a step)\n", 1e3 * per_batch,
+                100 * per_batch / (elapsed / static_cast<double>(options.steps)));
+  }
+
   if (!options.data.empty()) {
     DataOptions data;
     data.format = options.format.empty() ? format_of(options.data) : options.format;

@@ -64,6 +64,7 @@ class Trainer {
     const int64_t threads = configure_threads(config_.run.threads);
     if (device_.is_cuda()) at::globalContext().setBenchmarkCuDNN(config_.run.cudnn_benchmark);
     logger_->info("run directory {}", run_.root);
+    logger_->info("effective config:\n{}", to_yaml(config_));
     logger_->info("device {} ({} CPU threads)", device_.str(), threads);
     logger_->info("data: {} training images ({} channels), {} test, {} validation; {} steps/epoch",
                   data_.train.size(), data_.train.channels(), data_.test.size(),
@@ -159,6 +160,9 @@ class Trainer {
                                  "; checkpoint saved; continue with: dcgan train --resume " +
                                  run_.root);
         }
+        // The epoch is over: back to the outer loop, which draws the next epoch's order. (Going
+        // on here would reuse this epoch's order, which a run resumed at the boundary does not.)
+        if (batch_ == 0) break;
       }
     }
     progress.clear();

@@ -132,7 +132,9 @@ TEST_F(TrainerTest, WritesTheWholeRunDirectory) {
     expect_png(RunDir{run("a")}.step_samples(step), 12 * 34 + 2, 6 * 34 + 2, 3);
   }
   EXPECT_FALSE(std::filesystem::exists(RunDir{run("a")}.step_samples(4)));
-  EXPECT_NE(testing::read_text(run("a") + "/train.log").find("done: 8 steps, 2 epochs"), std::string::npos);
+  const std::string log = testing::read_text(run("a") + "/train.log");
+  EXPECT_NE(log.find("done: 8 steps, 2 epochs"), std::string::npos);
+  EXPECT_NE(log.find("effective config:\n" + to_yaml(config)), std::string::npos) << log;
 
   // generator.pt rebuilds G with the trained weights.
   LoadedGenerator loaded = load_generator_file(run("a") + "/generator.pt", torch::kCPU);
