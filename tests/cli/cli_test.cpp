@@ -1,45 +1,20 @@
 // Runs the real `dcgan` executable (DCGAN_EXE) as a user would.
 #include <gtest/gtest.h>
 #include <stb_image.h>
-#include <sys/wait.h>
 
-#include <cstdio>
-#include <cstdlib>
 #include <filesystem>
 
 #include "dcgan/error.h"
+#include "testing/process.h"
 #include "testing/svhn_writer.h"
 #include "testing/temp_dir.h"
 
 namespace dcgan {
 namespace {
 
-struct Result {
-  int code = -1;
-  std::string output;  // stdout and stderr
-};
-
-Result run_dcgan(const std::string& args) {
-  const char* exe = std::getenv("DCGAN_EXE");
-  if (exe == nullptr) throw std::runtime_error("DCGAN_EXE is not set (run through ctest)");
-  const std::string command = std::string(exe) + " " + args + " 2>&1";
-  Result result;
-  FILE* pipe = ::popen(command.c_str(), "r");
-  if (pipe == nullptr) throw std::runtime_error("popen failed");
-  char buffer[4096];
-  size_t n;
-  while ((n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0) result.output.append(buffer, n);
-  const int status = ::pclose(pipe);
-  result.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return result;
-}
-
-// The last line of the output: where the one-line error must be.
-std::string last_line(const std::string& text) {
-  std::string trimmed = text;
-  while (!trimmed.empty() && trimmed.back() == '\n') trimmed.pop_back();
-  return trimmed.substr(trimmed.rfind('\n') == std::string::npos ? 0 : trimmed.rfind('\n') + 1);
-}
+using Result = testing::ProcessResult;
+using testing::last_line;
+using testing::run_dcgan;
 
 void expect_png(const std::string& path, int width, int height) {
   int w = 0, h = 0, c = 0;

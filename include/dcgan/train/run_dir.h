@@ -31,7 +31,8 @@ struct RunDir {
 // Throws ConfigError if it already holds a run (resume it instead), IoError if it cannot be made.
 RunDir create_run_dir(const std::string& out_dir, const std::string& name, const std::string& stem);
 
-// An existing run directory to resume; ConfigError if it has no checkpoint.pt.
+// An existing run directory to resume; ConfigError if it has no checkpoint.pt. Removes the
+// "<file>.tmp-<pid>" files a writer killed mid-write leaves behind (the files themselves are intact).
 RunDir open_run_dir(const std::string& root);
 
 }  // namespace dcgan
