@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <zlib.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstdio>
@@ -21,6 +22,8 @@ namespace {
 constexpr uint32_t kMagicUint8Images = 0x00000803;  // type 0x08 (uint8), 3 dimensions
 constexpr int64_t kSide = 32;
 constexpr int64_t kHeaderBytes = 16;
+// Deflate's largest expansion: one 258-byte match per 2 bits of input, so about 1032:1.
+constexpr int64_t kMaxDeflateRatio = 1032;
 
 struct GzCloser {
   // Read-only: a failing close loses nothing, and a destructor cannot report it.
@@ -117,21 +120,37 @@ ImageSet load_idx_images(const std::string& path, int64_t limit) {
   const int64_t keep = limit > 0 && limit < count ? limit : count;
   const int64_t pad = (kSide - rows) / 2;  // 2 for 28x28, 0 for 32x32
   const int64_t image_bytes = rows * cols;
+  const std::string expected = std::to_string(count * image_bytes) + " bytes of pixels expected (" +
+                               std::to_string(count) + " images of " + std::to_string(rows) + "x" +
+                               std::to_string(cols) + "), found ";
+  // The count is only the header's word: a corrupt one (up to 2^32 - 1 images, 4 TB) must not
+  // size the allocation below. A plain file holds exactly its size; gzip data inflates at most
+  // kMaxDeflateRatio-fold. gzdirect() is valid now that the header has been read.
+  const auto file_size = static_cast<int64_t>(info.st_size);
+  if (gzdirect(file.get()) == 1) {
+    if (keep * image_bytes > file_size - kHeaderBytes) {
+      throw DataError(path + ": " + expected + std::to_string(file_size - kHeaderBytes));
+    }
+  } else if (keep * image_bytes > file_size * kMaxDeflateRatio) {
+    throw DataError(path + ": " + expected + "a gzip file of " + std::to_string(file_size) +
+                    " bytes, which inflates to at most " +
+                    std::to_string(file_size * kMaxDeflateRatio) + " (header corrupt?)");
+  }
+
   ImageSet set;
   set.images = torch::zeros({keep, 1, kSide, kSide}, torch::kUInt8);  // (N, 1, 32, 32)
   unsigned char* out = set.images.data_ptr<uint8_t>();
 
   // Chunks of images through a small buffer: no second full-size copy for the padding.
   constexpr int64_t kChunkImages = 4096;
-  std::vector<unsigned char> buffer(static_cast<size_t>(kChunkImages * image_bytes));
+  std::vector<unsigned char> buffer(
+      static_cast<size_t>(std::min(keep, kChunkImages) * image_bytes));
   for (int64_t first = 0; first < keep; first += kChunkImages) {
     const int64_t n = keep - first < kChunkImages ? keep - first : kChunkImages;
     const auto want = static_cast<size_t>(n * image_bytes);
     const size_t got = read_up_to(file.get(), path, buffer.data(), want);
     if (got < want) {
-      throw DataError(path + ": " + std::to_string(count * image_bytes) +
-                      " bytes of pixels expected (" + std::to_string(count) + " images of " +
-                      std::to_string(rows) + "x" + std::to_string(cols) + "), found " +
+      throw DataError(path + ": " + expected +
                       std::to_string(first * image_bytes + static_cast<int64_t>(got)));
     }
     for (int64_t i = 0; i < n; ++i) {

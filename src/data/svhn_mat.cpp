@@ -192,6 +192,8 @@ constexpr uint32_t kMiMatrix = 14;
 constexpr uint32_t kMiCompressed = 15;
 // Enough of an array element for its flags, dimensions, name and the tag of its data.
 constexpr size_t kArrayHeadBytes = 4096;
+// Deflate's largest expansion: one 258-byte match per 2 bits of input, so about 1032:1.
+constexpr uint64_t kMaxDeflateRatio = 1032;
 
 uint32_t swap32(uint32_t v) {
   return (v >> 24) | ((v >> 8) & 0xff00u) | ((v << 8) & 0xff0000u) | (v << 24);
@@ -226,31 +228,58 @@ bool tag_at(const std::vector<unsigned char>& head, size_t pos, bool swap, Tag& 
   return true;
 }
 
-// Checks the header of a top-level array (`head`: the start of its content, after its tag;
-// `content_size`: what its tag promises) when it is X or y: the data tag must announce exactly
-// the bytes its dimensions need, and they must fit in the element.
-void check_array_header(const std::string& path, const std::vector<unsigned char>& head,
+// Checks the header of top-level array #`index` (`head`: the start of its content, after its
+// tag; `content_size`: what its tag promises) at the offsets matio reads it from: array flags as
+// a fixed 16 bytes (whatever their tag says), the dimensions' tag right after, then the name.
+// matio allocates what an int32 dimensions tag and an int8 name tag announce (and, for a cell
+// or struct, a pointer per element), in every variable it passes while it looks for X and y, so
+// those must fit in the element. X and y must moreover have a header as MATLAB writes it and a
+// data tag announcing exactly the bytes their dimensions need, inside the element.
+void check_array_header(const std::string& path, int index, const std::vector<unsigned char>& head,
                         uint64_t content_size, bool swap) {
-  Tag flags;
+  constexpr size_t kFlagsBytes = 16;
+  const auto corrupt = [&path](const std::string& variable) {
+    return DataError(path + ": " + variable +
+                     " with a well-formed MATLAB v5 array header expected, found a corrupt one");
+  };
+  const std::string element = "variable #" + std::to_string(index);
+  if (head.size() < kFlagsBytes + 8) throw corrupt(element);
   Tag dims;
+  dims.type = u32_at(head, kFlagsBytes, swap);
+  dims.size = u32_at(head, kFlagsBytes + 4, swap);
+  dims.data = kFlagsBytes + 8;
+  dims.next = dims.data + (dims.size + 7) / 8 * 8;
   Tag name;
-  if (!tag_at(head, 0, swap, flags) || !tag_at(head, flags.next, swap, dims) ||
-      !tag_at(head, dims.next, swap, name) || name.data + name.size > head.size()) {
-    return;  // which variable this is cannot be told; none that is read here
+  if ((dims.type == kMiInt32 && dims.data + dims.size > content_size) ||
+      !tag_at(head, dims.next, swap, name) ||
+      (name.type == kMiInt8 && name.data + name.size > content_size)) {
+    throw corrupt(element);
   }
+  // For a cell, struct, object or function handle, matio also reads the elements, allocating
+  // a pointer for each first: every element needs at least an 8-byte tag in the element.
+  const auto class_type = static_cast<int>(u32_at(head, 8, swap) & 0xffu);
+  if (dims.type == kMiInt32 && (class_type == MAT_C_CELL || class_type == MAT_C_STRUCT ||
+                                class_type == MAT_C_OBJECT || class_type == MAT_C_FUNCTION)) {
+    if (dims.data + dims.size > head.size()) throw corrupt(element);
+    uint64_t count = 1;
+    for (uint64_t i = 0; i < dims.size / 4 && count <= content_size; ++i) {
+      count *= u32_at(head, dims.data + 4 * i, swap);  // at most 2^32 * 2^32: no overflow
+    }
+    if (count > content_size / 8) throw corrupt(element);
+  }
+  if (name.data + name.size > head.size()) return;  // a long name: neither X nor y
   const std::string var_name(reinterpret_cast<const char*>(head.data() + name.data),
                              static_cast<size_t>(name.size));
   if (var_name != "X" && var_name != "y") return;
   const std::string variable = path + ": variable '" + var_name + "'";
+  Tag flags;
   Tag data;
-  if (flags.type != kMiUint32 || flags.size != 8 || dims.type != kMiInt32 || dims.size < 8 ||
-      dims.size % 4 != 0 || dims.data + dims.size > head.size() || name.type != kMiInt8 ||
+  if (!tag_at(head, 0, swap, flags) || flags.type != kMiUint32 || flags.size != 8 ||
+      flags.next != kFlagsBytes || dims.type != kMiInt32 || dims.size < 8 || dims.size % 4 != 0 ||
+      dims.data + dims.size > head.size() || name.type != kMiInt8 ||
       !tag_at(head, name.next, swap, data)) {
-    throw DataError(variable +
-                    " with a well-formed MATLAB v5 array header expected, found a "
-                    "corrupt one");
+    throw corrupt("variable '" + var_name + "'");
   }
-  const auto class_type = static_cast<int>(u32_at(head, flags.data, swap) & 0xffu);
   if (class_type < MAT_C_DOUBLE || class_type > MAT_C_UINT64) return;  // rejected later by class
   uint64_t count = 1;
   std::string shape;
@@ -381,7 +410,7 @@ struct V5Layout {
 
 // Walks the top-level elements of a MATLAB v5 file, reading only their first bytes: each element
 // must lie inside the file, and X and y must hold the data their dimensions need. Files that are
-// not v5 (v7.3, garbage) are left to Mat_Open.
+// not v5 are left to the caller: v7.3 to Mat_Open (HDF5 checks itself), others are refused.
 V5Layout check_v5_structure(const std::string& path, uint64_t file_size) {
   V5Layout layout;
   File file(std::fopen(path.c_str(), "rb"));
@@ -421,10 +450,21 @@ V5Layout check_v5_structure(const std::string& path, uint64_t file_size) {
       const CompressedElement element{index, offset + 8, size};
       const Inflated start = inflate_element(path, file.get(), element, 8 + kArrayHeadBytes, false);
       if (start.complete) check_inflated_length(path, element, start, layout.swap);
-      if (start.head.size() >= 8 && u32_at(start.head, 0, layout.swap) == kMiMatrix) {
-        check_array_header(path,
-                           std::vector<unsigned char>(start.head.begin() + 8, start.head.end()),
-                           u32_at(start.head, 4, layout.swap), layout.swap);
+      if (start.head.size() >= 8) {
+        // The inner tag's size bounds what matio allocates for this element; zlib cannot have
+        // made more than kMaxDeflateRatio times the stream's size of it.
+        const uint64_t inner = u32_at(start.head, 4, layout.swap);
+        if (inner > size * kMaxDeflateRatio) {
+          throw DataError(path + ": variable #" + std::to_string(index) + " inflating to at most " +
+                          std::to_string(size * kMaxDeflateRatio) + " bytes (" +
+                          std::to_string(size) + " compressed) expected, found a tag of " +
+                          std::to_string(8 + inner) + " bytes (file corrupt)");
+        }
+        if (u32_at(start.head, 0, layout.swap) == kMiMatrix) {
+          check_array_header(path, index,
+                             std::vector<unsigned char>(start.head.begin() + 8, start.head.end()),
+                             inner, layout.swap);
+        }
       }
       layout.compressed.push_back(element);
     } else if (type == kMiMatrix) {
@@ -434,7 +474,7 @@ V5Layout check_v5_structure(const std::string& path, uint64_t file_size) {
         throw DataError(path + ": a readable variable #" + std::to_string(index) +
                         " expected, found a read error");
       }
-      check_array_header(path, head, size, layout.swap);
+      check_array_header(path, index, head, size, layout.swap);
     }
     if (fseeko(file.get(), static_cast<off_t>(end), SEEK_SET) != 0) {
       throw DataError(path +
@@ -623,6 +663,13 @@ ImageSet read_svhn_mat(const std::string& path, int64_t limit, int version) {
 ImageSet load_svhn_mat(const std::string& path, int64_t limit) {
   const uint64_t file_size = check_file(path);
   const V5Layout layout = check_v5_structure(path, file_size);
+  if (layout.version != kVersion5 && layout.version != kVersion73) {
+    // Without a v5 or v7.3 header matio falls back to MATLAB v4, whose reader trusts the sizes
+    // it finds: a 196-byte file made it allocate over 1 GB (fuzz/mat_fuzzer.cpp). v4 arrays are
+    // 2-D, so no v4 file holds SVHN's 32x32x3xN X anyway.
+    throw DataError(
+        path + ": a MATLAB .mat file (v5, compressed v5 or v7.3) expected, found other content");
+  }
   // Inflating the whole file once more doubles the work: on a second core it costs no time.
   std::future<void> streams_checked;
   if (!layout.compressed.empty()) {

@@ -161,6 +161,25 @@ TEST_P(IdxTest, RejectsMalformedFiles) {
   }
 }
 
+// A corrupt count must not size the allocation: 2^32 - 1 images padded to 32x32 are 4.4 TB, and
+// the loader asked LibTorch for them before reading a pixel (found by fuzz/idx_fuzzer.cpp). A
+// plain file must hold the images it promises; gzip data can inflate at most 1032-fold.
+TEST_P(IdxTest, RefusesACountTheFileCannotHoldBeforeAllocating) {
+  const std::string path =
+      write("huge", idx_header(0x00000803, 0xffffffffu, 28, 28) + std::string(2 * 784, '\1'));
+  const std::string expected =
+      path + ": 3367254359280 bytes of pixels expected (4294967295 images of 28x28), found ";
+  const auto size = std::filesystem::file_size(path);
+  const std::string found = GetParam() ? "a gzip file of " + std::to_string(size) +
+                                             " bytes, which inflates to at most " +
+                                             std::to_string(size * 1032) + " (header corrupt?)"
+                                       : "1568";
+  EXPECT_EQ(message_of(path), expected + found);
+  // A limit the file can satisfy still reads, as before; one it cannot is a truncated file.
+  EXPECT_EQ(load_idx_images(path, 2).size(), 2);
+  EXPECT_EQ(message_of(path, 3), expected + "1568");
+}
+
 TEST(Idx, RejectsMissingFilesAndDirectories) {
   TempDir dir;
   EXPECT_EQ(message_of(dir.file("missing.gz")),

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 #include <matio.h>
+#include <sys/resource.h>
 #include <zlib.h>
 
 #include <cmath>
@@ -266,6 +267,31 @@ TEST(SvhnMat, RejectsMissingEmptyAndForeignFiles) {
   for (const Case& c : cases) EXPECT_EQ(message_of(c.path), c.expected);
 }
 
+// Without a v5 or v7.3 header matio read the file as MATLAB v4 and trusted its sizes: a 196-byte
+// file made it allocate and touch over 1 GB (found by fuzz/mat_fuzzer.cpp). Such files are now
+// refused before matio sees them; a v4 array is 2-D, so no v4 file holds SVHN's X anyway.
+TEST(SvhnMat, RefusesMatlabV4FilesBeforeMatioReadsTheirSizes) {
+  TempDir dir;
+  const std::string v4 = dir.file("v4.mat");
+  write_mat(v4, MAT_FT_MAT4, MAT_COMPRESSION_NONE,
+            {variable("y", MAT_C_DOUBLE, MAT_T_DOUBLE, {1, 1}, std::vector<double>{1})});
+  // A v4 variable header: type 0 (little-endian double), 1x1, real, a name of 10^9 bytes.
+  const int32_t header[5] = {0, 1, 1, 0, 1000000000};
+  const std::string huge = dir.file("huge_name.mat");
+  write_text(huge, std::string(reinterpret_cast<const char*>(header), sizeof header) + "y" +
+                       std::string(100, '\0'));
+  const std::string expected =
+      ": a MATLAB .mat file (v5, compressed v5 or v7.3) expected, found other content";
+
+  EXPECT_EQ(message_of(v4), v4 + expected);
+  rusage before{};
+  getrusage(RUSAGE_SELF, &before);
+  EXPECT_EQ(message_of(huge), huge + expected);
+  rusage after{};
+  getrusage(RUSAGE_SELF, &after);
+  EXPECT_LT(after.ru_maxrss - before.ru_maxrss, 256 * 1024) << "peak RSS grew by that many KB";
+}
+
 // Cuts a valid file in half. The first variable (X, most of the file) loses its end.
 TEST_P(SvhnFormatTest, RejectsATruncatedFile) {
   TempDir dir;
@@ -442,6 +468,68 @@ TEST(SvhnMat, RejectsADataTagThatDisagreesWithTheDimensions) {
                                   ": variable 'X' of 32x32x3x2 with 6144 bytes of data "
                                   "expected, found a data tag of type 2 and 5000 bytes (file "
                                   "corrupt)");
+}
+
+// matio allocates what a variable's dimensions tag announces (rank = bytes / 4, 8 bytes per
+// dimension) for every variable it passes while it looks for X: a 208-byte file whose tag
+// promised 2^30 bytes had it ask for 2 GB (found by fuzz/mat_fuzzer.cpp). Such tags, in any
+// variable, must fit in their element.
+TEST(SvhnMat, RejectsADimensionsTagLongerThanItsElementInAnyVariable) {
+  const matio_compression compressions[] = {MAT_COMPRESSION_NONE, MAT_COMPRESSION_ZLIB};
+  for (matio_compression compression : compressions) {
+    TempDir dir;
+    const std::string path = dir.file("dims.mat");
+    write_mat(path, MAT_FT_MAT5, MAT_COMPRESSION_NONE, {svhn_y({1, 2}), svhn_x(2)});
+    std::string bytes = read_text(path);
+    const uint32_t huge = 0x4000000c;
+    std::memcpy(&bytes[136 + 20], &huge, sizeof huge);  // y's dimensions tag: its size
+    if (compression == MAT_COMPRESSION_ZLIB) {
+      bytes = recompress_element(bytes, 1, 8 + u32_at(bytes, 132), u32_at(bytes, 132));
+    }
+    write_text(path, bytes);
+
+    EXPECT_EQ(message_of(path), path +
+                                    ": variable #1 with a well-formed MATLAB v5 array header "
+                                    "expected, found a corrupt one")
+        << compression;
+  }
+}
+
+// For a cell (or struct, object, function handle) matio also allocates a pointer per element
+// while it looks for X: a 216-byte file with a 2x2x4294901763 cell had it ask for 137 GB (found
+// by fuzz/mat_fuzzer.cpp). Each element needs at least an 8-byte tag, so the count must fit.
+TEST(SvhnMat, RejectsACellWithMoreElementsThanItsElementHolds) {
+  TempDir dir;
+  const std::string path = dir.file("cell.mat");
+  write_mat(path, MAT_FT_MAT5, MAT_COMPRESSION_NONE, {svhn_y({1, 2}), svhn_x(2)});
+  std::string bytes = read_text(path);
+  bytes[136 + 8] = MAT_C_CELL;  // y's class, in its array flags
+  const uint32_t dims[2] = {2, 0x7fffffff};
+  std::memcpy(&bytes[136 + 24], dims, sizeof dims);  // y's dimensions: 2x1 before
+  write_text(path, bytes);
+
+  EXPECT_EQ(message_of(path), path +
+                                  ": variable #1 with a well-formed MATLAB v5 array header "
+                                  "expected, found a corrupt one");
+}
+
+// The inner tag of a compressed element bounds what matio allocates for it: it cannot promise
+// more than zlib can inflate from the element's bytes (1032 per byte).
+TEST(SvhnMat, RejectsACompressedElementPromisingMoreThanZlibCanInflate) {
+  TempDir dir;
+  const std::string path = dir.file("promise.mat");
+  write_mat(path, MAT_FT_MAT5, MAT_COMPRESSION_NONE, {svhn_y({1, 2}), svhn_x(2)});
+  const std::string bytes = read_text(path);
+  const size_t x_offset = 128 + 8 + u32_at(bytes, 132);
+  const uint32_t x_size = u32_at(bytes, x_offset + 4);
+  const std::string packed = recompress_element(bytes, 2, 8 + x_size, 0xfffffff0u);
+  write_text(path, packed);
+
+  const uint64_t size = u32_at(packed, x_offset + 4);
+  EXPECT_EQ(message_of(path),
+            path + ": variable #2 inflating to at most " + std::to_string(size * 1032) +
+                " bytes (" + std::to_string(size) + " compressed) expected, found a tag of " +
+                std::to_string(8 + uint64_t{0xfffffff0u}) + " bytes (file corrupt)");
 }
 
 // HDF5 damage is only known to matio (and HDF5, which would print its error stack to stderr):
