@@ -102,6 +102,15 @@ uint32_t u32_at(const std::string& bytes, size_t offset) {
   return value;
 }
 
+// Flips 16 bytes in the middle of the first variable's data (which starts at offset 136 in a
+// v5 file, its size at offset 132), as a damaged download would.
+void flip_middle_of_first_variable(const std::string& path) {
+  std::string bytes = read_text(path);
+  const size_t middle = 136 + u32_at(bytes, 132) / 2;
+  for (size_t i = middle; i < middle + 16; ++i) bytes[i] = static_cast<char>(bytes[i] ^ 0x5a);
+  write_text(path, bytes);
+}
+
 struct Format {
   const char* name;
   mat_ft version;
@@ -346,10 +355,7 @@ TEST(SvhnMat, RejectsCorruptedCompressedData) {
   TempDir dir;
   const std::string path = dir.file("flipped.mat");
   write_mat(path, MAT_FT_MAT5, MAT_COMPRESSION_ZLIB, {random_x(4), svhn_y({1, 2, 3, 4})});
-  std::string bytes = read_text(path);
-  const size_t middle = 136 + u32_at(bytes, 132) / 2;
-  for (size_t i = middle; i < middle + 16; ++i) bytes[i] = static_cast<char>(bytes[i] ^ 0x5a);
-  write_text(path, bytes);
+  flip_middle_of_first_variable(path);
 
   EXPECT_EQ(message_of(path),
             path +
@@ -362,10 +368,7 @@ TEST(SvhnMat, RejectsCorruptedHuffmanCodedData) {
   TempDir dir;
   const std::string path = dir.file("flipped.mat");
   write_mat(path, MAT_FT_MAT5, MAT_COMPRESSION_ZLIB, {svhn_x(4), svhn_y({1, 2, 3, 4})});
-  std::string bytes = read_text(path);
-  const size_t middle = 136 + u32_at(bytes, 132) / 2;
-  for (size_t i = middle; i < middle + 16; ++i) bytes[i] = static_cast<char>(bytes[i] ^ 0x5a);
-  write_text(path, bytes);
+  flip_middle_of_first_variable(path);
 
   const std::string message = message_of(path);
   const std::string prefix =
