@@ -12,6 +12,9 @@
 //    recorded fails the load instead of reaching stderr.
 #include "dcgan/data/svhn_mat.h"
 
+#include "dcgan/error.h"
+
+#if DCGAN_WITH_MATIO
 #include <matio.h>
 #include <sys/stat.h>
 #include <zlib.h>
@@ -27,8 +30,6 @@
 #include <mutex>
 #include <sstream>
 #include <vector>
-
-#include "dcgan/error.h"
 
 namespace dcgan {
 namespace {
@@ -688,3 +689,16 @@ ImageSet load_svhn_mat(const std::string& path, int64_t limit) {
 }
 
 }  // namespace dcgan
+
+#else  // DCGAN_WITH_MATIO
+
+namespace dcgan {
+
+ImageSet load_svhn_mat(const std::string& path, int64_t /*limit*/) {
+  throw DataError(path + ": cannot read .mat files: this dcgan was built without matio "
+                         "(install matio, e.g. libmatio-dev, and rebuild)");
+}
+
+}  // namespace dcgan
+
+#endif  // DCGAN_WITH_MATIO

@@ -27,6 +27,7 @@ void expect_png(const std::string& path, int width, int height) {
 class CliTest : public ::testing::Test {
  protected:
   void SetUp() override {
+    DCGAN_SKIP_WITHOUT_MATIO();
     testing::write_random_svhn_mat(dir_.file("train.mat"), 40, 2, testing::MatVersion::kV5Compressed);
     testing::write_text(dir_.file("tiny.yaml"),
                         "data:\n  train: " + dir_.file("train.mat") +

@@ -1,7 +1,6 @@
 #include "dcgan/data/image_set.h"
 
 #include <gtest/gtest.h>
-#include <matio.h>
 
 #include <cmath>
 #include <cstdint>
@@ -11,6 +10,7 @@
 #include <vector>
 
 #include "dcgan/error.h"
+#include "testing/svhn_writer.h"
 #include "testing/temp_dir.h"
 
 namespace dcgan {
@@ -32,30 +32,11 @@ std::string idx_file(uint32_t count) {
 }
 
 // An SVHN-style file of `count` images, image n filled with n + 1, labelled (n % 10) + 1.
-void write_svhn(const std::string& path, size_t count) {
-  std::vector<uint8_t> pixels(count * 3072);
-  std::vector<double> labels(count);
-  for (size_t n = 0; n < count; ++n) {
-    std::fill(pixels.begin() + static_cast<std::ptrdiff_t>(n * 3072),
-              pixels.begin() + static_cast<std::ptrdiff_t>((n + 1) * 3072),
-              static_cast<uint8_t>(n + 1));
-    labels[n] = static_cast<double>(n % 10 + 1);
-  }
-  size_t x_dims[4] = {32, 32, 3, count};
-  size_t y_dims[2] = {count, 1};
-  mat_t* mat = Mat_CreateVer(path.c_str(), nullptr, MAT_FT_MAT5);
-  ASSERT_NE(mat, nullptr);
-  matvar_t* x =
-      Mat_VarCreate("X", MAT_C_UINT8, MAT_T_UINT8, 4, x_dims, pixels.data(), MAT_F_DONT_COPY_DATA);
-  matvar_t* y = Mat_VarCreate("y", MAT_C_DOUBLE, MAT_T_DOUBLE, 2, y_dims, labels.data(),
-                              MAT_F_DONT_COPY_DATA);
-  ASSERT_NE(x, nullptr);
-  ASSERT_NE(y, nullptr);
-  EXPECT_EQ(Mat_VarWrite(mat, x, MAT_COMPRESSION_ZLIB), 0);
-  EXPECT_EQ(Mat_VarWrite(mat, y, MAT_COMPRESSION_ZLIB), 0);
-  Mat_VarFree(x);
-  Mat_VarFree(y);
-  EXPECT_EQ(Mat_Close(mat), 0);
+void write_svhn(const std::string& path, int64_t count) {
+  const torch::Tensor fill = torch::arange(1, count + 1, torch::kLong).to(torch::kUInt8);
+  testing::write_svhn_mat(path, fill.view({count, 1, 1, 1}).expand({count, 3, 32, 32}),
+                          torch::arange(count, torch::kLong) % 10 + 1,
+                          testing::MatVersion::kV5Compressed);
 }
 
 std::string load_message(const DataOptions& options) {
@@ -166,7 +147,7 @@ TEST(PixelRange, RoundsAndClamps) {
   }
 }
 
-TEST(ModelRange, CopiesUint8ToTheDeviceFirst) {
+TEST(ModelRange, CopiesUint8ToCudaFirst) {
   if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
   const torch::Tensor pixels =
       torch::arange(256, torch::kInt32).to(torch::kUInt8).view({1, 1, 16, 16});
@@ -207,6 +188,7 @@ TEST(LoadData, SplitsTheTestFileAndLimitsOnlyTraining) {
 }
 
 TEST(LoadData, WithoutATestFileLeavesTestAndValidationEmpty) {
+  DCGAN_SKIP_WITHOUT_MATIO();
   TempDir dir;
   write_svhn(dir.file("train.mat"), 3);
   DataOptions options;
@@ -222,6 +204,7 @@ TEST(LoadData, WithoutATestFileLeavesTestAndValidationEmpty) {
 }
 
 TEST(LoadData, PassesLoaderErrorsThrough) {
+  DCGAN_SKIP_WITHOUT_MATIO();
   TempDir dir;
   DataOptions options;
   options.train = dir.file("absent.mat");

@@ -1,6 +1,8 @@
 #include "testing/svhn_writer.h"
 
+#if DCGAN_WITH_MATIO
 #include <matio.h>
+#endif
 
 #include <stdexcept>
 #include <vector>
@@ -18,6 +20,12 @@ const char* mat_version_name(MatVersion version) {
 
 void write_svhn_mat(const std::string& path, const torch::Tensor& images, const torch::Tensor& labels,
                     MatVersion version) {
+#if !DCGAN_WITH_MATIO
+  (void)images;
+  (void)labels;
+  (void)version;
+  throw std::runtime_error("cannot write " + path + ": this build has no matio");
+#else
   const int64_t n = images.size(0);
   // (N, C, H, W) -> MATLAB column-major (H, W, C, N): C-order memory of (N, C, W, H).
   auto x = images.permute({0, 1, 3, 2}).contiguous();
@@ -39,6 +47,7 @@ void write_svhn_mat(const std::string& path, const torch::Tensor& images, const 
   Mat_VarFree(yv);
   Mat_Close(mat);
   if (!ok) throw std::runtime_error("writing " + path + " failed");
+#endif
 }
 
 void write_random_svhn_mat(const std::string& path, int64_t n, uint64_t seed, MatVersion version) {

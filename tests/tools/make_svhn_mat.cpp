@@ -2,6 +2,7 @@
 //   make_svhn_mat OUT.mat N [v5|v5_compressed|v73]
 #include <cstdio>
 #include <cstdlib>
+#include <exception>
 #include <string>
 
 #include "testing/svhn_writer.h"
@@ -22,6 +23,11 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "unknown version %s\n", version.c_str());
     return 2;
   }
-  dcgan::testing::write_random_svhn_mat(argv[1], std::atoll(argv[2]), 0, v);
+  try {
+    dcgan::testing::write_random_svhn_mat(argv[1], std::atoll(argv[2]), 0, v);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "make_svhn_mat: %s\n", e.what());
+    return 1;
+  }
   return 0;
 }

@@ -13,7 +13,8 @@ namespace dcgan {
 // Returns images (N, 3, 32, 32) with images[n][c][row][col] == X(row, col, c, n).
 // `limit` > 0 keeps only the first `limit` images.
 // Throws DataError "<path>: ..." for a missing, unreadable, truncated or malformed file, a missing
-// or wrongly shaped/typed X or y, or y of another length than X.
+// or wrongly shaped/typed X or y, or y of another length than X; and for any file in a build
+// without matio (DCGAN_WITH_MATIO is 0: see cmake/Dependencies.cmake).
 ImageSet load_svhn_mat(const std::string& path, int64_t limit = 0);
 
 }  // namespace dcgan
