@@ -71,6 +71,7 @@ class MatioLogCapture {
   MatioLogCapture& operator=(const MatioLogCapture&) = delete;
 
   bool any() const { return !messages_.empty(); }
+  size_t size() const { return messages_.size(); }
   // The first message, as later ones are consequences; for an HDF5 error stack (outermost call
   // first) its innermost entry, which names what was wrong.
   std::string cause() const {
@@ -96,7 +97,9 @@ class MatioLogCapture {
            message.substr(minor + 8);
   }
 
-  static void record(int level, char* message) {
+  // matio 1.5.23 passes `char*`, later versions `const char*`: the template fits either.
+  template <typename Char>
+  static void record(int level, Char* message) {
     // Warnings count: a read past the end of a compressed variable is only a warning.
     const int failures = MATIO_LOG_LEVEL_ERROR | MATIO_LOG_LEVEL_CRITICAL | MATIO_LOG_LEVEL_WARNING;
     if (sink() == nullptr || (level & failures) == 0) return;
@@ -510,17 +513,22 @@ uint64_t check_file(const std::string& path) {
 MatVar read_info(mat_t* mat, const std::string& path, const char* name, const std::string& what,
                  const MatioLogCapture& log) {
   MatVar info(Mat_VarReadInfo(mat, name));
-  if (log.any()) throw_matio_failure(path, "a readable variable '" + std::string(name) + "'", log);
-  if (info) return info;
-  std::string found = "none";
+  if (info && !log.any()) return info;
+  // Missing or unreadable? matio 1.5.23 returns nothing for a missing variable, later versions
+  // also log an error (v7.3): the file's list of variables, read without a new error, tells.
+  const size_t logged = log.size();
   size_t count = 0;
-  char** names = Mat_GetDir(mat, &count);  // owned by `mat`
-  if (names != nullptr && count > 0 && !log.any()) {
-    found = "only ";
-    for (size_t i = 0; i < count; ++i) {
-      if (i > 0) found += ", ";
-      found += names[i] != nullptr ? names[i] : "?";
-    }
+  const auto names = Mat_GetDir(mat, &count);  // owned by `mat`; `char* const*` in later matio
+  const bool listed_cleanly = log.size() == logged && (names != nullptr || count == 0);
+  bool present = false;
+  std::string found = count == 0 ? "none" : "only ";
+  for (size_t i = 0; listed_cleanly && i < count; ++i) {
+    const std::string entry = names[i] != nullptr ? names[i] : "?";
+    present = present || entry == name;
+    found += (i > 0 ? ", " : "") + entry;
+  }
+  if (info || !listed_cleanly || present) {
+    throw_matio_failure(path, "a readable variable '" + std::string(name) + "'", log);
   }
   throw DataError(path + ": variable '" + name + "' (" + what + ") expected, found " + found);
 }

@@ -32,8 +32,12 @@ CheckpointWriter::CheckpointWriter(CheckpointKind kind) {
 
 void CheckpointWriter::write_module(const std::string& key, const torch::nn::Module& module) {
   torch::serialize::OutputArchive nested;
-  for (const auto& p : module.named_parameters()) nested.write(p.key(), p.value().detach());
-  for (const auto& b : module.named_buffers()) nested.write(b.key(), b.value(), /*is_buffer=*/true);
+  for (const auto& p : module.named_parameters()) {
+    nested.write(p.key(), p.value().detach().to(torch::kCPU));
+  }
+  for (const auto& b : module.named_buffers()) {
+    nested.write(b.key(), b.value().to(torch::kCPU), /*is_buffer=*/true);
+  }
   archive_.write(key, nested);
 }
 
@@ -66,7 +70,8 @@ CheckpointReader::CheckpointReader(const std::string& path) : path_(path) {
   std::error_code error;
   if (!std::filesystem::is_regular_file(path, error)) fail("cannot open checkpoint (missing?)");
   try {
-    archive_.load_from(path);
+    // Onto the CPU whatever device wrote it: a run trained on CUDA samples and resumes anywhere.
+    archive_.load_from(path, torch::Device(torch::kCPU));
   } catch (const c10::Error& e) {
     fail("not a readable checkpoint (truncated or corrupted?): " +
          first_line(e.what_without_backtrace()));
@@ -123,6 +128,18 @@ void CheckpointReader::read_optimizer(const std::string& key, torch::optim::Opti
     optimizer.load(nested);
   } catch (const c10::Error& e) {
     fail("optimizer state '" + key + "' does not fit: " + first_line(e.what_without_backtrace()));
+  }
+  // The state was read onto the CPU: it joins the parameters (one device for all of them).
+  const auto& groups = optimizer.param_groups();
+  if (groups.empty() || groups.front().params().empty()) return;
+  const torch::Device device = groups.front().params().front().device();
+  auto to_device = [&](const torch::Tensor& t) { return t.defined() ? t.to(device) : t; };
+  for (auto& entry : optimizer.state()) {
+    if (auto* adam = dynamic_cast<torch::optim::AdamParamState*>(entry.second.get())) {
+      adam->exp_avg(to_device(adam->exp_avg()));
+      adam->exp_avg_sq(to_device(adam->exp_avg_sq()));
+      adam->max_exp_avg_sq(to_device(adam->max_exp_avg_sq()));
+    }
   }
 }
 

@@ -1,6 +1,7 @@
 #include "dcgan/train/gan.h"
 
 #include <ATen/autocast_mode.h>
+#include <torch/version.h>
 
 #include <chrono>
 
@@ -9,22 +10,43 @@
 namespace dcgan {
 namespace {
 
-// Enables CUDA bf16 autocast for its lifetime; a no-op when `enabled` is false.
+// LibTorch 2.4 made the autocast switches per device type; 1.13 has only the CUDA ones.
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+bool cuda_autocast_enabled() { return at::autocast::is_autocast_enabled(at::kCUDA); }
+void set_cuda_autocast(bool enabled) { at::autocast::set_autocast_enabled(at::kCUDA, enabled); }
+at::ScalarType cuda_autocast_dtype() { return at::autocast::get_autocast_dtype(at::kCUDA); }
+void set_cuda_autocast_dtype(at::ScalarType t) { at::autocast::set_autocast_dtype(at::kCUDA, t); }
+#else
+bool cuda_autocast_enabled() { return at::autocast::is_enabled(); }
+void set_cuda_autocast(bool enabled) { at::autocast::set_enabled(enabled); }
+at::ScalarType cuda_autocast_dtype() { return at::autocast::get_autocast_gpu_dtype(); }
+void set_cuda_autocast_dtype(at::ScalarType t) { at::autocast::set_autocast_gpu_dtype(t); }
+#endif
+
+// Enables CUDA bf16 autocast for its lifetime, then restores what was there; a no-op when
+// `enabled` is false.
 class AutocastScope {
  public:
   explicit AutocastScope(bool enabled) : enabled_(enabled) {
     if (!enabled_) return;
-    at::autocast::set_autocast_gpu_dtype(at::kBFloat16);
-    at::autocast::set_enabled(true);
+    was_enabled_ = cuda_autocast_enabled();
+    previous_dtype_ = cuda_autocast_dtype();
+    set_cuda_autocast_dtype(at::kBFloat16);
+    set_cuda_autocast(true);
   }
   ~AutocastScope() {
     if (!enabled_) return;
-    at::autocast::set_enabled(false);
-    at::autocast::clear_cache();
+    set_cuda_autocast(was_enabled_);
+    set_cuda_autocast_dtype(previous_dtype_);
+    if (!was_enabled_) at::autocast::clear_cache();
   }
+  AutocastScope(const AutocastScope&) = delete;
+  AutocastScope& operator=(const AutocastScope&) = delete;
 
  private:
   bool enabled_;
+  bool was_enabled_ = false;
+  at::ScalarType previous_dtype_ = at::kHalf;
 };
 
 // Measures phases only when asked: the untimed step pays one null check per phase.
@@ -118,6 +140,14 @@ StepStats Gan::step(const torch::Tensor& real, const torch::Tensor& z, StepPhase
   stats.d_real = torch::sigmoid(real_logits.detach().to(torch::kFloat)).mean();
   stats.d_fake = torch::sigmoid(fake_logits.detach().to(torch::kFloat)).mean();
   return stats;
+}
+
+void Gan::set_optimizer_options(const TrainOptions& train) {
+  for (auto* optimizer : {g_optimizer.get(), d_optimizer.get()}) {
+    for (auto& group : optimizer->param_groups()) {
+      group.set_options(std::make_unique<torch::optim::AdamOptions>(adam_options(train)));
+    }
+  }
 }
 
 torch::Tensor Gan::sample(const torch::Tensor& z) {

@@ -93,6 +93,7 @@ class Trainer {
     reader.read_module("discriminator", *gan_->discriminator);
     reader.read_optimizer("g_optimizer", *gan_->g_optimizer);
     reader.read_optimizer("d_optimizer", *gan_->d_optimizer);
+    gan_->set_optimizer_options(config_.train);  // e.g. --set train.lr=... on resume
     step_ = reader.read_int("step");
     epoch_ = reader.read_int("epoch");
     batch_ = reader.read_int("batch");

@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
+#include <utility>
+
 namespace dcgan {
 namespace {
 
@@ -55,6 +59,17 @@ TEST(GanTest, LearningRateAndBetasReachAdam) {
     EXPECT_DOUBLE_EQ(std::get<0>(options.betas()), 0.3);
     EXPECT_DOUBLE_EQ(std::get<1>(options.betas()), 0.999);
   }
+  // A resumed run's config replaces whatever options the optimizers' saved state brought back.
+  config.train.lr = 5e-5;
+  config.train.beta2 = 0.99;
+  gan.set_optimizer_options(config.train);
+  for (auto* optimizer : {gan.g_optimizer.get(), gan.d_optimizer.get()}) {
+    const auto& options = static_cast<const torch::optim::AdamOptions&>(
+        optimizer->param_groups()[0].options());
+    EXPECT_DOUBLE_EQ(options.lr(), 5e-5);
+    EXPECT_DOUBLE_EQ(std::get<0>(options.betas()), 0.3);
+    EXPECT_DOUBLE_EQ(std::get<1>(options.betas()), 0.99);
+  }
 }
 
 TEST(GanTest, SampleUsesEvalModeAndRestoresTraining) {
@@ -65,22 +80,105 @@ TEST(GanTest, SampleUsesEvalModeAndRestoresTraining) {
   EXPECT_TRUE(torch::allclose(all.slice(0, 2, 3), gan.sample(z.slice(0, 2, 3)), 1e-5, 1e-6));
 }
 
-// A tiny task: G must learn to output a constant image. Fails if the update direction is wrong.
+// A tiny task: G must learn to output a constant image, 0.5 everywhere. Returns the mean distance
+// of G's samples from it before training and the smallest seen while training (GAN training
+// oscillates, so the last value is a poor measure). Fails if the update direction is wrong.
+std::pair<double, double> learn_constant_image(Gan& gan, const torch::Device& device) {
+  const torch::Tensor target = torch::full({16, 1, 32, 32}, 0.5, device);
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(0);
+  auto distance = [&] {
+    const torch::Tensor samples = gan.sample(sample_noise(64, 100, torch::kCPU, gen).to(device));
+    EXPECT_EQ(samples.scalar_type(), torch::kFloat);
+    EXPECT_LE(samples.abs().max().item<double>(), 1.0);
+    return (samples - 0.5).abs().mean().item<double>();
+  };
+  const double before = distance();
+  double best = before;
+  for (int i = 1; i <= 300; ++i) {
+    const StepStats stats = gan.step(target, sample_noise(16, 100, torch::kCPU, gen).to(device));
+    if (i % 25 == 0) {
+      EXPECT_TRUE(std::isfinite(stats.d_loss.item<double>())) << "step " << i;
+      best = std::min(best, distance());
+    }
+  }
+  return {before, best};
+}
+
 TEST(GanTest, LearnsAConstantImage) {
   Config config = small_config();
   config.train.lr = 2e-3;
   torch::manual_seed(3);
   Gan gan(config, 1, torch::kCPU);
-  auto target = torch::full({16, 1, 32, 32}, 0.5);
-  auto gen = at::make_generator<at::CPUGeneratorImpl>(0);
-  auto distance = [&] {
-    return (gan.sample(sample_noise(64, 100, torch::kCPU, gen)) - 0.5).abs().mean().item<double>();
-  };
-  const double before = distance();
-  for (int i = 0; i < 150; ++i) gan.step(target, sample_noise(16, 100, torch::kCPU, gen));
-  const double after = distance();
-  EXPECT_LT(after, 0.5 * before) << "before " << before << " after " << after;
+  const auto [before, best] = learn_constant_image(gan, torch::kCPU);
+  EXPECT_LT(best, 0.5 * before) << "before " << before << ", best " << best;
 }
+
+// The CUDA step is the CPU step: same weights and batch in, same statistics and (almost every)
+// weight out. cuDNN's transposed convolution runs on CUDA, the phase decomposition on the CPU.
+// TF32 is off so that fp32 means fp32 on both.
+TEST(GanCudaTest, CudaStepMatchesTheCpuStep) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+  auto& context = at::globalContext();
+  const bool tf32_cudnn = context.allowTF32CuDNN();
+  const bool tf32_cublas = context.allowTF32CuBLAS();
+  context.setAllowTF32CuDNN(false);
+  context.setAllowTF32CuBLAS(false);
+
+  Config config = small_config();
+  torch::manual_seed(0);
+  Gan cpu(config, 3, torch::kCPU);
+  Gan cuda(config, 3, torch::kCUDA);
+  {
+    torch::NoGradGuard no_grad;
+    for (auto [from, to] : {std::pair<torch::nn::Module*, torch::nn::Module*>{
+                                cpu.generator.ptr().get(), cuda.generator.ptr().get()},
+                            {cpu.discriminator.ptr().get(), cuda.discriminator.ptr().get()}}) {
+      auto source = from->named_parameters();
+      for (auto& p : to->named_parameters()) p.value().copy_(source[p.key()]);
+    }
+  }
+  const torch::Tensor real = torch::rand({16, 3, 32, 32}) * 2 - 1;
+  const torch::Tensor z = sample_noise(16, 100, torch::kCPU);
+  const StepStats on_cpu = cpu.step(real, z);
+  const StepStats on_cuda = cuda.step(real.to(torch::kCUDA), z.to(torch::kCUDA));
+  context.setAllowTF32CuDNN(tf32_cudnn);
+  context.setAllowTF32CuBLAS(tf32_cublas);
+
+  EXPECT_NEAR(on_cuda.d_loss.item<double>(), on_cpu.d_loss.item<double>(), 1e-4);
+  EXPECT_NEAR(on_cuda.g_loss.item<double>(), on_cpu.g_loss.item<double>(), 1e-4);
+  EXPECT_NEAR(on_cuda.d_real.item<double>(), on_cpu.d_real.item<double>(), 1e-5);
+  EXPECT_NEAR(on_cuda.d_fake.item<double>(), on_cpu.d_fake.item<double>(), 1e-5);
+  // Adam's first step moves every weight by about lr whatever the gradient's size, so a weight
+  // whose gradient is within rounding of zero may move the other way: allow a few of those.
+  for (auto [a, b] : {std::pair<torch::nn::Module*, torch::nn::Module*>{
+                          cpu.generator.ptr().get(), cuda.generator.ptr().get()},
+                      {cpu.discriminator.ptr().get(), cuda.discriminator.ptr().get()}}) {
+    auto on_cuda_params = b->named_parameters();
+    for (const auto& p : a->named_parameters()) {
+      const torch::Tensor diff = (on_cuda_params[p.key()].detach().cpu() - p.value()).abs();
+      const double off = (diff > 1e-5).to(torch::kDouble).mean().item<double>();
+      EXPECT_LT(off, 0.01) << p.key() << ": " << off * 100 << "% of the weights differ";
+    }
+  }
+}
+
+// Training works on CUDA in fp32 and under bf16 autocast: the tiny task above is learnt, the
+// weights stay fp32 and the samples are fp32 in [-1, 1].
+class GanCudaAmpTest : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(GanCudaAmpTest, LearnsAConstantImageOnCuda) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+  Config config = small_config();
+  config.train.lr = 2e-3;
+  config.run.amp = GetParam();
+  torch::manual_seed(3);
+  Gan gan(config, 1, torch::kCUDA);
+  const auto [before, best] = learn_constant_image(gan, torch::kCUDA);
+  EXPECT_LT(best, 0.5 * before) << "before " << before << ", best " << best;
+  for (const auto& p : gan.generator->parameters()) EXPECT_EQ(p.scalar_type(), torch::kFloat);
+}
+
+INSTANTIATE_TEST_SUITE_P(Precision, GanCudaAmpTest, ::testing::Values("none", "bf16"));
 
 }  // namespace
 }  // namespace dcgan

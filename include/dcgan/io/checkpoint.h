@@ -4,6 +4,8 @@
 // What goes in is up to the caller (the trainer stores G, D, both optimizers and its counters;
 // a generator file stores G and the config). Loading never changes a module's shapes: a tensor
 // of another shape is an error naming the checkpoint and the tensor, not a silent resize.
+// Files do not depend on the device: everything is read onto the CPU first and then joins the
+// module or optimizer it belongs to, so a run trained on CUDA resumes or samples on a CPU.
 #pragma once
 
 #include <torch/torch.h>
@@ -46,6 +48,7 @@ class CheckpointReader {
 
   // Copies the stored parameters and buffers into `module`, whose shapes must match exactly.
   void read_module(const std::string& key, torch::nn::Module& module);
+  // Loads the optimizer's state and moves Adam's moments to its parameters' device.
   void read_optimizer(const std::string& key, torch::optim::Optimizer& optimizer);
   int64_t read_int(const std::string& key);
   std::string read_string(const std::string& key);

@@ -41,6 +41,11 @@ class Gan {
   // device; z: (N, z_dim) on the device. `phases`, when given, receives each phase's time.
   StepStats step(const torch::Tensor& real, const torch::Tensor& z, StepPhases* phases = nullptr);
 
+  // Sets both optimizers' learning rate and betas from `train`. A resumed run loads Adam's state
+  // from its checkpoint, which (from LibTorch 2 on) brings back the options it was saved with;
+  // the run's current config must win.
+  void set_optimizer_options(const TrainOptions& train);
+
   // G(z) with batch norm in eval mode (population statistics), without gradients.
   torch::Tensor sample(const torch::Tensor& z);
 
