@@ -52,24 +52,21 @@ TEST(GanTest, LearningRateAndBetasReachAdam) {
   config.train.lr = 1e-3;
   config.train.beta1 = 0.3;
   Gan gan(config, 1, torch::kCPU);
-  for (auto* optimizer : {gan.g_optimizer.get(), gan.d_optimizer.get()}) {
-    const auto& options = static_cast<const torch::optim::AdamOptions&>(
-        optimizer->param_groups()[0].options());
-    EXPECT_DOUBLE_EQ(options.lr(), 1e-3);
-    EXPECT_DOUBLE_EQ(std::get<0>(options.betas()), 0.3);
-    EXPECT_DOUBLE_EQ(std::get<1>(options.betas()), 0.999);
-  }
+  auto expect_adam = [&gan](double lr, double beta1, double beta2) {
+    for (auto* optimizer : {gan.g_optimizer.get(), gan.d_optimizer.get()}) {
+      const auto& options = static_cast<const torch::optim::AdamOptions&>(
+          optimizer->param_groups()[0].options());
+      EXPECT_DOUBLE_EQ(options.lr(), lr);
+      EXPECT_DOUBLE_EQ(std::get<0>(options.betas()), beta1);
+      EXPECT_DOUBLE_EQ(std::get<1>(options.betas()), beta2);
+    }
+  };
+  expect_adam(1e-3, 0.3, 0.999);
   // A resumed run's config replaces whatever options the optimizers' saved state brought back.
   config.train.lr = 5e-5;
   config.train.beta2 = 0.99;
   gan.set_optimizer_options(config.train);
-  for (auto* optimizer : {gan.g_optimizer.get(), gan.d_optimizer.get()}) {
-    const auto& options = static_cast<const torch::optim::AdamOptions&>(
-        optimizer->param_groups()[0].options());
-    EXPECT_DOUBLE_EQ(options.lr(), 5e-5);
-    EXPECT_DOUBLE_EQ(std::get<0>(options.betas()), 0.3);
-    EXPECT_DOUBLE_EQ(std::get<1>(options.betas()), 0.99);
-  }
+  expect_adam(5e-5, 0.3, 0.99);
 }
 
 TEST(GanTest, SampleUsesEvalModeAndRestoresTraining) {
