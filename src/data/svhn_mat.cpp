@@ -259,11 +259,22 @@ void check_array_header(const std::string& path, int index, const std::vector<un
       (name.type == kMiInt8 && name.data + name.size > content_size)) {
     throw corrupt(element);
   }
+  const bool named = name.data + name.size <= head.size();  // else a long name: neither X nor y
+  const std::string var_name =
+      named ? std::string(reinterpret_cast<const char*>(head.data() + name.data),
+                          static_cast<size_t>(name.size))
+            : std::string();
+  // Dimensions are int32, in a full tag: matio misreads any other (a small element format tag as
+  // int32 dimensions sized by the next word; another type by reading the name from inside the
+  // dimensions), and then allocates what it misread.
+  if (dims.type != kMiInt32) {
+    throw corrupt(var_name == "X" || var_name == "y" ? "variable '" + var_name + "'" : element);
+  }
   // For a cell, struct, object or function handle, matio also reads the elements, allocating
   // a pointer for each first: every element needs at least an 8-byte tag in the element.
   const auto class_type = static_cast<int>(u32_at(head, 8, swap) & 0xffu);
-  if (dims.type == kMiInt32 && (class_type == MAT_C_CELL || class_type == MAT_C_STRUCT ||
-                                class_type == MAT_C_OBJECT || class_type == MAT_C_FUNCTION)) {
+  if (class_type == MAT_C_CELL || class_type == MAT_C_STRUCT || class_type == MAT_C_OBJECT ||
+      class_type == MAT_C_FUNCTION) {
     if (dims.data + dims.size > head.size()) throw corrupt(element);
     uint64_t count = 1;
     for (uint64_t i = 0; i < dims.size / 4 && count <= content_size; ++i) {
@@ -271,9 +282,6 @@ void check_array_header(const std::string& path, int index, const std::vector<un
     }
     if (count > content_size / 8) throw corrupt(element);
   }
-  if (name.data + name.size > head.size()) return;  // a long name: neither X nor y
-  const std::string var_name(reinterpret_cast<const char*>(head.data() + name.data),
-                             static_cast<size_t>(name.size));
   if (var_name != "X" && var_name != "y") return;
   const std::string variable = path + ": variable '" + var_name + "'";
   Tag flags;

@@ -26,9 +26,9 @@ TEST(SvhnMat, BuildWithoutMatioRefusesMatFilesInOneLine) {
     dcgan::load_svhn_mat(dir.file("train.mat"));
     FAIL() << "expected a DataError";
   } catch (const dcgan::DataError& e) {
-    EXPECT_EQ(std::string(e.what()),
-              dir.file("train.mat") + ": cannot read .mat files: this dcgan was built without "
-                                      "matio (install matio, e.g. libmatio-dev, and rebuild)");
+    EXPECT_EQ(std::string(e.what()), dir.file("train.mat") +
+                                         ": cannot read .mat files: this dcgan was built without "
+                                         "matio (install matio, e.g. libmatio-dev, and rebuild)");
   }
 }
 
@@ -520,6 +520,34 @@ TEST(SvhnMat, RejectsADimensionsTagLongerThanItsElementInAnyVariable) {
 // For a cell (or struct, object, function handle) matio also allocates a pointer per element
 // while it looks for X: a 216-byte file with a 2x2x4294901763 cell had it ask for 137 GB (found
 // by fuzz/mat_fuzzer.cpp). Each element needs at least an 8-byte tag, so the count must fit.
+// Found by fuzzing: a dimensions tag in the small element format (type in the low 16 bits, a
+// size in the high ones) or of another type than int32 passed the pre-check, and matio, which
+// misreads both, then asked for 4 GB.
+TEST(SvhnMat, RejectsADimensionsTagThatIsNotAFullInt32Tag) {
+  const matio_compression compressions[] = {MAT_COMPRESSION_NONE, MAT_COMPRESSION_ZLIB};
+  const uint32_t tag_types[] = {0xff000005 /* small int32 */, 6 /* uint32 */};
+  for (matio_compression compression : compressions) {
+    for (uint32_t tag_type : tag_types) {
+      TempDir dir;
+      const std::string path = dir.file("dims.mat");
+      Variable other = svhn_y({1, 2});  // neither X nor y: only the pre-check's first pass sees it
+      other.name = "z";
+      write_mat(path, MAT_FT_MAT5, MAT_COMPRESSION_NONE, {other, svhn_y({1, 2}), svhn_x(2)});
+      std::string bytes = read_text(path);
+      std::memcpy(&bytes[136 + 16], &tag_type, sizeof tag_type);  // z's dimensions tag: type
+      if (compression == MAT_COMPRESSION_ZLIB) {
+        bytes = recompress_element(bytes, 1, 8 + u32_at(bytes, 132), u32_at(bytes, 132));
+      }
+      write_text(path, bytes);
+
+      EXPECT_EQ(message_of(path), path +
+                                      ": variable #1 with a well-formed MATLAB v5 array header "
+                                      "expected, found a corrupt one")
+          << compression << " " << tag_type;
+    }
+  }
+}
+
 TEST(SvhnMat, RejectsACellWithMoreElementsThanItsElementHolds) {
   TempDir dir;
   const std::string path = dir.file("cell.mat");
