@@ -496,53 +496,53 @@ TEST(SvhnMat, RejectsADataTagThatDisagreesWithTheDimensions) {
 // dimension) for every variable it passes while it looks for X: a 208-byte file whose tag
 // promised 2^30 bytes had it ask for 2 GB (found by fuzz/mat_fuzzer.cpp). Such tags, in any
 // variable, must fit in their element.
+// The loader's message for `variables` written as MATLAB v5 with the 4 bytes at `offset` in the
+// file (inside the first variable) replaced by `word`, that variable then zlib-compressed if
+// `compression` says so.
+std::string message_with_first_variable_patched(const std::string& path,
+                                                const std::vector<Variable>& variables,
+                                                size_t offset, uint32_t word,
+                                                matio_compression compression) {
+  write_mat(path, MAT_FT_MAT5, MAT_COMPRESSION_NONE, variables);
+  std::string bytes = read_text(path);
+  std::memcpy(&bytes[offset], &word, sizeof word);
+  if (compression == MAT_COMPRESSION_ZLIB) {
+    bytes = recompress_element(bytes, 1, 8 + u32_at(bytes, 132), u32_at(bytes, 132));
+  }
+  write_text(path, bytes);
+  return message_of(path);
+}
+
+constexpr matio_compression kBothCompressions[] = {MAT_COMPRESSION_NONE, MAT_COMPRESSION_ZLIB};
+constexpr const char* kCorruptFirstVariable =
+    ": variable #1 with a well-formed MATLAB v5 array header expected, found a corrupt one";
+
 TEST(SvhnMat, RejectsADimensionsTagLongerThanItsElementInAnyVariable) {
-  const matio_compression compressions[] = {MAT_COMPRESSION_NONE, MAT_COMPRESSION_ZLIB};
-  for (matio_compression compression : compressions) {
+  for (matio_compression compression : kBothCompressions) {
     TempDir dir;
     const std::string path = dir.file("dims.mat");
-    write_mat(path, MAT_FT_MAT5, MAT_COMPRESSION_NONE, {svhn_y({1, 2}), svhn_x(2)});
-    std::string bytes = read_text(path);
-    const uint32_t huge = 0x4000000c;
-    std::memcpy(&bytes[136 + 20], &huge, sizeof huge);  // y's dimensions tag: its size
-    if (compression == MAT_COMPRESSION_ZLIB) {
-      bytes = recompress_element(bytes, 1, 8 + u32_at(bytes, 132), u32_at(bytes, 132));
-    }
-    write_text(path, bytes);
-
-    EXPECT_EQ(message_of(path), path +
-                                    ": variable #1 with a well-formed MATLAB v5 array header "
-                                    "expected, found a corrupt one")
+    // y's dimensions tag: its size.
+    EXPECT_EQ(message_with_first_variable_patched(path, {svhn_y({1, 2}), svhn_x(2)}, 136 + 20,
+                                                  0x4000000c, compression),
+              path + kCorruptFirstVariable)
         << compression;
   }
 }
 
-// For a cell (or struct, object, function handle) matio also allocates a pointer per element
-// while it looks for X: a 216-byte file with a 2x2x4294901763 cell had it ask for 137 GB (found
-// by fuzz/mat_fuzzer.cpp). Each element needs at least an 8-byte tag, so the count must fit.
 // Found by fuzzing: a dimensions tag in the small element format (type in the low 16 bits, a
 // size in the high ones) or of another type than int32 passed the pre-check, and matio, which
 // misreads both, then asked for 4 GB.
 TEST(SvhnMat, RejectsADimensionsTagThatIsNotAFullInt32Tag) {
-  const matio_compression compressions[] = {MAT_COMPRESSION_NONE, MAT_COMPRESSION_ZLIB};
-  const uint32_t tag_types[] = {0xff000005 /* small int32 */, 6 /* uint32 */};
-  for (matio_compression compression : compressions) {
-    for (uint32_t tag_type : tag_types) {
+  Variable other = svhn_y({1, 2});  // neither X nor y: only the pre-check's first pass sees it
+  other.name = "z";
+  for (matio_compression compression : kBothCompressions) {
+    for (uint32_t tag_type : {0xff000005u /* small int32 */, 6u /* uint32 */}) {
       TempDir dir;
       const std::string path = dir.file("dims.mat");
-      Variable other = svhn_y({1, 2});  // neither X nor y: only the pre-check's first pass sees it
-      other.name = "z";
-      write_mat(path, MAT_FT_MAT5, MAT_COMPRESSION_NONE, {other, svhn_y({1, 2}), svhn_x(2)});
-      std::string bytes = read_text(path);
-      std::memcpy(&bytes[136 + 16], &tag_type, sizeof tag_type);  // z's dimensions tag: type
-      if (compression == MAT_COMPRESSION_ZLIB) {
-        bytes = recompress_element(bytes, 1, 8 + u32_at(bytes, 132), u32_at(bytes, 132));
-      }
-      write_text(path, bytes);
-
-      EXPECT_EQ(message_of(path), path +
-                                      ": variable #1 with a well-formed MATLAB v5 array header "
-                                      "expected, found a corrupt one")
+      // z's dimensions tag: its type.
+      EXPECT_EQ(message_with_first_variable_patched(path, {other, svhn_y({1, 2}), svhn_x(2)},
+                                                    136 + 16, tag_type, compression),
+                path + kCorruptFirstVariable)
           << compression << " " << tag_type;
     }
   }
