@@ -58,7 +58,12 @@ elseif(DCGAN_MATIO STREQUAL "auto")
   find_package(Matio QUIET)
   set(DCGAN_WITH_MATIO ${Matio_FOUND})
 endif()
+# dcgan_matio: what a target that reads or writes .mat files links; it carries matio when there
+# is one and, either way, DCGAN_WITH_MATIO (1 or 0) for the code to test.
+add_library(dcgan_matio INTERFACE)
+target_compile_definitions(dcgan_matio INTERFACE DCGAN_WITH_MATIO=$<BOOL:${DCGAN_WITH_MATIO}>)
 if(DCGAN_WITH_MATIO)
+  target_link_libraries(dcgan_matio INTERFACE Matio::Matio)
   message(STATUS "dcgan: matio from the system: .mat files are read")
 else()
   message(STATUS "dcgan: no matio (DCGAN_MATIO=${DCGAN_MATIO}): this build cannot read .mat files")
