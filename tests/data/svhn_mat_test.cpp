@@ -558,9 +558,7 @@ TEST(SvhnMat, RejectsACellWithMoreElementsThanItsElementHolds) {
   std::memcpy(&bytes[136 + 24], dims, sizeof dims);  // y's dimensions: 2x1 before
   write_text(path, bytes);
 
-  EXPECT_EQ(message_of(path), path +
-                                  ": variable #1 with a well-formed MATLAB v5 array header "
-                                  "expected, found a corrupt one");
+  EXPECT_EQ(message_of(path), path + kCorruptFirstVariable);
 }
 
 // The inner tag of a compressed element bounds what matio allocates for it: it cannot promise
