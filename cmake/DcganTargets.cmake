@@ -22,15 +22,20 @@ function(dcgan_target_defaults target)
   endif()
 endfunction()
 
-# dcgan_add_module(name LIBS deps...): a static library from src/<name>/*.cpp with the public
-# headers in include/dcgan/<name>/.
+# dcgan_add_module(name [NO_TORCH] LIBS deps...): a static library from src/<name>/*.cpp with the
+# public headers in include/dcgan/<name>/. NO_TORCH: compiled without LibTorch's headers.
 function(dcgan_add_module name)
-  cmake_parse_arguments(ARG "" "" "LIBS" ${ARGN})
+  cmake_parse_arguments(ARG "NO_TORCH" "" "LIBS" ${ARGN})
   file(GLOB sources CONFIGURE_DEPENDS "${PROJECT_SOURCE_DIR}/src/${name}/*.cpp")
   add_library(dcgan_${name} STATIC ${sources})
   target_include_directories(dcgan_${name} PUBLIC "${PROJECT_SOURCE_DIR}/include")
-  target_link_libraries(dcgan_${name} PUBLIC ${ARG_LIBS} dcgan_torch Threads::Threads)
-  dcgan_target_defaults(dcgan_${name})
+  target_link_libraries(dcgan_${name} PUBLIC ${ARG_LIBS} Threads::Threads)
+  if(ARG_NO_TORCH)
+    dcgan_compile_flags(dcgan_${name})
+  else()
+    target_link_libraries(dcgan_${name} PUBLIC dcgan_torch)
+    dcgan_target_defaults(dcgan_${name})
+  endif()
 endfunction()
 
 function(dcgan_add_pch)

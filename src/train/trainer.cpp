@@ -1,8 +1,5 @@
 #include "dcgan/train/trainer.h"
 
-#include <spdlog/sinks/basic_file_sink.h>
-#include <spdlog/sinks/stdout_sinks.h>
-#include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -16,6 +13,7 @@
 #include "dcgan/io/file.h"
 #include "dcgan/io/generator_file.h"
 #include "dcgan/io/png.h"
+#include "dcgan/log/log.h"
 #include "dcgan/train/device.h"
 #include "dcgan/train/gan.h"
 #include "dcgan/train/progress.h"
@@ -29,22 +27,10 @@ using Clock = std::chrono::steady_clock;
 constexpr uint64_t kShuffleStream = 1;
 constexpr uint64_t kFixedNoiseStream = 2;
 
+long long ll(int64_t value) { return static_cast<long long>(value); }
+
 at::Generator make_cpu_generator(uint64_t seed) {
   return at::make_generator<at::CPUGeneratorImpl>(seed);
-}
-
-std::shared_ptr<spdlog::logger> make_logger(const RunDir& run) {
-  std::vector<spdlog::sink_ptr> sinks;
-  sinks.push_back(std::make_shared<spdlog::sinks::stdout_sink_mt>());
-  try {
-    sinks.push_back(std::make_shared<spdlog::sinks::basic_file_sink_mt>(run.log()));
-  } catch (const spdlog::spdlog_ex& e) {
-    throw IoError(run.log() + ": cannot open log file (" + e.what() + ")");
-  }
-  auto logger = std::make_shared<spdlog::logger>("dcgan", sinks.begin(), sinks.end());
-  logger->set_pattern("[%Y-%m-%d %H:%M:%S] [%l] %v");
-  logger->flush_on(spdlog::level::info);
-  return logger;
 }
 
 class Trainer {
@@ -54,7 +40,7 @@ class Trainer {
       : config_(std::move(config)),
         run_(std::move(run)),
         stop_(stop),
-        logger_(make_logger(run_)),
+        logger_(std::make_unique<RunLog>(run_.log())),
         device_(resolve_device(config_.run.device)),
         grid_(parse_grid(config_.sample.grid, "sample.grid")),
         noise_gen_(make_cpu_generator(config_.train.seed)),
@@ -63,18 +49,23 @@ class Trainer {
         steps_per_epoch_(data_.train.size() / config_.train.batch_size) {  // drops the last partial batch
     const int64_t threads = configure_threads(config_.run.threads);
     if (device_.is_cuda()) at::globalContext().setBenchmarkCuDNN(config_.run.cudnn_benchmark);
-    logger_->info("run directory {}", run_.root);
-    logger_->info("effective config:\n{}", to_yaml(config_));
-    logger_->info("device {} ({} CPU threads)", device_.str(), threads);
-    logger_->info("data: {} training images ({} channels), {} test, {} validation; {} steps/epoch",
-                  data_.train.size(), data_.train.channels(), data_.test.size(),
-                  data_.validation.size(), steps_per_epoch_);
+    logger_->info("run directory " + run_.root);
+    logger_->info("effective config:\n" + to_yaml(config_));
+    logger_->info(format("device %s (%lld CPU threads); %s", device_.str().c_str(),
+                         static_cast<long long>(threads), describe_build().c_str()));
+    if (config_.run.amp == "bf16" && device_.is_cpu() && !cpu_has_native_bf16()) {
+      logger_->warn(std::string("run.amp is bf16: ") + kEmulatedBf16Note);
+    }
+    logger_->info(format("data: %lld training images (%lld channels), %lld test, %lld validation; "
+                         "%lld steps/epoch",
+                         ll(data_.train.size()), ll(data_.train.channels()), ll(data_.test.size()),
+                         ll(data_.validation.size()), ll(steps_per_epoch_)));
     torch::manual_seed(config_.train.seed);  // weight initialisation
     gan_ = std::make_unique<Gan>(config_, data_.train.channels(), device_);
-    logger_->info("G: {} parameters ({} upconv), D: {} parameters",
-                  count_parameters(*gan_->generator),
-                  resolve_upconv(config_.model.upconv, device_) == UpconvKind::kPhase ? "phase" : "native",
-                  count_parameters(*gan_->discriminator));
+    logger_->info(format(
+        "G: %lld parameters (%s upconv), D: %lld parameters", ll(count_parameters(*gan_->generator)),
+        resolve_upconv(config_.model.upconv, device_) == UpconvKind::kPhase ? "phase" : "native",
+        ll(count_parameters(*gan_->discriminator))));
   }
 
   // A new run: the fixed noise, the effective config and a grid of real images.
@@ -112,7 +103,8 @@ class Trainer {
     }
     write_file_atomic(run_.config(), to_yaml(config_));
     metrics_ = std::make_unique<MetricsLog>(run_.metrics(), step_);
-    logger_->info("resumed at step {} (epoch {}, batch {})", step_, epoch_ + 1, batch_);
+    logger_->info(format("resumed at step %lld (epoch %lld, batch %lld)", ll(step_), ll(epoch_ + 1),
+                         ll(batch_)));
   }
 
   TrainOutcome run() {
@@ -176,11 +168,12 @@ class Trainer {
     outcome.finished = epoch_ >= t.epochs;
     outcome.last = last_row_;
     if (outcome.finished) {
-      logger_->info("done: {} steps, {} epochs; samples in {}, generator {}", step_, epoch_,
-                    run_.samples(), run_.generator());
+      logger_->info(format("done: %lld steps, %lld epochs; samples in %s, generator %s", ll(step_),
+                           ll(epoch_), run_.samples().c_str(), run_.generator().c_str()));
     } else {
-      logger_->info("stopped at step {} (train.max_steps); continue with: dcgan train --resume {} "
-                    "--set train.max_steps=0", step_, run_.root);
+      logger_->info(format("stopped at step %lld (train.max_steps); continue with: dcgan train "
+                           "--resume %s --set train.max_steps=0",
+                           ll(step_), run_.root.c_str()));
     }
     return outcome;
   }
@@ -204,10 +197,10 @@ class Trainer {
     }
     metrics_->append(row);
     last_row_ = row;
-    logger_->info("epoch {}/{} step {} | d_loss {:.4f} g_loss {:.4f} | D(x) {:.3f} D(G(z)) {:.3f} | "
-                  "{:.1f} img/s",
-                  row.epoch, config_.train.epochs, step_, row.d_loss, row.g_loss, row.d_real,
-                  row.d_fake, row.images_per_sec);
+    logger_->info(format("epoch %lld/%lld step %lld | d_loss %.4f g_loss %.4f | D(x) %.3f D(G(z)) %.3f "
+                         "| %.1f img/s",
+                         ll(row.epoch), ll(config_.train.epochs), ll(step_), row.d_loss, row.g_loss,
+                         row.d_real, row.d_fake, row.images_per_sec));
     window_start_ = Clock::now();
     window_steps_ = 0;
   }
@@ -248,13 +241,13 @@ class Trainer {
     writer.write_tensor("shuffle_rng", shuffle_gen_.get_state());
     writer.save(run_.checkpoint());
     save_generator_file(run_.generator(), config_, data_.train.channels(), gan_->generator);
-    logger_->info("checkpoint at step {} -> {}", step_, run_.checkpoint());
+    logger_->info(format("checkpoint at step %lld -> %s", ll(step_), run_.checkpoint().c_str()));
   }
 
   Config config_;
   RunDir run_;
   StopFlag* stop_;
-  std::shared_ptr<spdlog::logger> logger_;
+  std::unique_ptr<RunLog> logger_;
   torch::Device device_;
   GridSize grid_;
   at::Generator noise_gen_;

@@ -1,0 +1,116 @@
+# Which LibTorch, and whether with CUDA. Defines the target dcgan_torch (LibTorch's headers and
+# libraries), Torch_VERSION, DCGAN_TORCH_CXX_FLAGS and DCGAN_TORCH_CUDA (ON when the build links
+# LibTorch's CUDA libraries).
+#
+# Which: Torch_DIR or CMAKE_PREFIX_PATH where given; else the PyTorch that scripts/setup.sh
+# installs into .venv/; else the system's (Debian's libtorch-dev).
+#
+#   DCGAN_CUDA  auto (default): CUDA support where the LibTorch has it and the CUDA toolkit (nvcc)
+#                 is found; otherwise only LibTorch's CPU libraries are linked
+#               on: CUDA support required (an error where the LibTorch or the toolkit lacks it)
+#               off: the CPU libraries only, even from a CUDA LibTorch
+#
+# A CUDA LibTorch's own CMake package refuses to load without the CUDA toolkit; a CPU build needs
+# none of it, so where the toolkit is absent (or DCGAN_CUDA is off) libtorch_cpu and libc10 are
+# imported directly: PyTorch's pip wheel then builds on a machine without nvcc.
+
+set(DCGAN_CUDA auto CACHE STRING "CUDA support from a CUDA LibTorch: auto, on or off")
+set_property(CACHE DCGAN_CUDA PROPERTY STRINGS auto on off)
+if(NOT DCGAN_CUDA MATCHES "^(auto|on|off)$")
+  message(FATAL_ERROR "DCGAN_CUDA: auto, on or off expected, found '${DCGAN_CUDA}'")
+endif()
+
+# The same search find_package makes, with .venv/'s PyTorch after what the user names and before
+# the system's: the config file's folder tells which LibTorch, and whether it is a CUDA build,
+# before its package is loaded.
+file(GLOB _dcgan_venv_torch LIST_DIRECTORIES true
+     "${PROJECT_SOURCE_DIR}/.venv/lib/python3*/site-packages/torch/share/cmake/Torch")
+if(Torch_DIR AND NOT Torch_DIR STREQUAL DCGAN_TORCH_CONFIG_DIR)
+  unset(DCGAN_TORCH_CONFIG_DIR CACHE)  # -DTorch_DIR=... names another LibTorch: search again
+endif()
+set(_dcgan_torch_candidates ${Torch_DIR} $ENV{Torch_DIR})
+string(REPLACE ":" ";" _dcgan_env_prefixes "$ENV{CMAKE_PREFIX_PATH}")
+foreach(_prefix ${CMAKE_PREFIX_PATH} ${_dcgan_env_prefixes})
+  # A prefix may be LibTorch's root or PyTorch's torch.utils.cmake_prefix_path (.../share/cmake).
+  foreach(_suffix "" Torch share/cmake/Torch lib/cmake/Torch lib/${CMAKE_LIBRARY_ARCHITECTURE}/cmake/Torch)
+    list(APPEND _dcgan_torch_candidates "${_prefix}/${_suffix}")
+  endforeach()
+endforeach()
+list(APPEND _dcgan_torch_candidates ${_dcgan_venv_torch})
+foreach(_prefix /usr/local /usr)
+  foreach(_suffix share/cmake/Torch lib/cmake/Torch lib/${CMAKE_LIBRARY_ARCHITECTURE}/cmake/Torch)
+    list(APPEND _dcgan_torch_candidates "${_prefix}/${_suffix}")
+  endforeach()
+endforeach()
+find_path(DCGAN_TORCH_CONFIG_DIR NAMES TorchConfig.cmake torch-config.cmake
+  PATHS ${_dcgan_torch_candidates} NO_DEFAULT_PATH
+  DOC "Folder of the LibTorch CMake package (TorchConfig.cmake)")
+if(NOT DCGAN_TORCH_CONFIG_DIR)
+  message(FATAL_ERROR "LibTorch not found: run scripts/setup.sh (PyTorch into .venv/), or point "
+                      "CMAKE_PREFIX_PATH or Torch_DIR at a LibTorch")
+endif()
+set(Torch_DIR "${DCGAN_TORCH_CONFIG_DIR}" CACHE PATH "LibTorch's CMake package" FORCE)
+get_filename_component(_dcgan_torch_prefix "${DCGAN_TORCH_CONFIG_DIR}/../../.." ABSOLUTE)
+set(_dcgan_torch_cuda_lib "${_dcgan_torch_prefix}/lib/libtorch_cuda${CMAKE_SHARED_LIBRARY_SUFFIX}")
+
+set(DCGAN_TORCH_CUDA OFF)
+if(EXISTS "${_dcgan_torch_cuda_lib}" AND NOT DCGAN_CUDA STREQUAL "off")
+  include(CheckLanguage)
+  check_language(CUDA)
+  if(CMAKE_CUDA_COMPILER)
+    set(DCGAN_TORCH_CUDA ON)
+  elseif(DCGAN_CUDA STREQUAL "on")
+    message(FATAL_ERROR "DCGAN_CUDA=on but no CUDA compiler (nvcc) was found: put the CUDA "
+                        "toolkit's bin/ on the PATH or set CMAKE_CUDA_COMPILER")
+  else()
+    message(STATUS "dcgan: ${_dcgan_torch_prefix} is a CUDA LibTorch but nvcc was not found: "
+                   "building for the CPU only")
+  endif()
+elseif(DCGAN_CUDA STREQUAL "on")
+  message(FATAL_ERROR "DCGAN_CUDA=on but the LibTorch in ${_dcgan_torch_prefix} has no CUDA "
+                      "libraries")
+endif()
+
+add_library(dcgan_torch INTERFACE)
+if(DCGAN_TORCH_CUDA OR NOT EXISTS "${_dcgan_torch_cuda_lib}")
+  # LibTorch's package finds its own libraries and Caffe2 package with the default search paths
+  # first: with Debian's libtorch-dev installed too, it would mix the two. Name them here.
+  if(EXISTS "${_dcgan_torch_prefix}/share/cmake/Caffe2")
+    set(Caffe2_DIR "${_dcgan_torch_prefix}/share/cmake/Caffe2" CACHE PATH "" FORCE)
+  endif()
+  foreach(_pair TORCH:torch c10:c10 C10_CUDA:c10_cuda kineto:kineto)
+    string(REPLACE ":" ";" _pair "${_pair}")
+    list(GET _pair 0 _var)
+    list(GET _pair 1 _lib)
+    set(_file "${_dcgan_torch_prefix}/lib/lib${_lib}${CMAKE_SHARED_LIBRARY_SUFFIX}")
+    if(EXISTS "${_file}")
+      set(${_var}_LIBRARY "${_file}" CACHE FILEPATH "" FORCE)
+    endif()
+  endforeach()
+  find_package(Torch REQUIRED CONFIG PATHS "${DCGAN_TORCH_CONFIG_DIR}" NO_DEFAULT_PATH)
+  # Torch's own targets do not always carry their include directories: wrap them once.
+  target_include_directories(dcgan_torch SYSTEM INTERFACE ${TORCH_INCLUDE_DIRS})
+  target_link_libraries(dcgan_torch INTERFACE ${TORCH_LIBRARIES})
+  # PyTorch's wheel finds the CUDA libraries it was built with (NCCL, cuDNN, ...) in the nvidia/
+  # packages beside it, through its own run path. The linker looks in the CUDA toolkit's folders
+  # first, whose versions may be older: point it at the wheel's.
+  file(GLOB _dcgan_wheel_cuda_libs LIST_DIRECTORIES true "${_dcgan_torch_prefix}/../nvidia/*/lib")
+  foreach(_dir ${_dcgan_wheel_cuda_libs})
+    target_link_options(dcgan_torch INTERFACE "LINKER:-rpath-link,${_dir}")
+  endforeach()
+  set(DCGAN_TORCH_CXX_FLAGS "${TORCH_CXX_FLAGS}")
+else()
+  include("${DCGAN_TORCH_CONFIG_DIR}/TorchConfigVersion.cmake")
+  set(Torch_VERSION "${PACKAGE_VERSION}")
+  # The C++ ABI flag, where the package sets one (older zips of LibTorch).
+  file(STRINGS "${DCGAN_TORCH_CONFIG_DIR}/TorchConfig.cmake" _dcgan_flags_line
+       REGEX "^ *set\\(TORCH_CXX_FLAGS \"[^\"]*\"\\)")
+  string(REGEX REPLACE ".*\"([^\"]*)\".*" "\\1" DCGAN_TORCH_CXX_FLAGS "${_dcgan_flags_line}")
+  foreach(_lib torch_cpu c10)
+    find_library(DCGAN_LIB_${_lib} ${_lib} PATHS "${_dcgan_torch_prefix}/lib" NO_DEFAULT_PATH REQUIRED)
+  endforeach()
+  target_include_directories(dcgan_torch SYSTEM INTERFACE
+    "${_dcgan_torch_prefix}/include" "${_dcgan_torch_prefix}/include/torch/csrc/api/include")
+  target_link_libraries(dcgan_torch INTERFACE ${DCGAN_LIB_torch_cpu} ${DCGAN_LIB_c10})
+endif()
+message(STATUS "dcgan: LibTorch ${Torch_VERSION} from ${_dcgan_torch_prefix}, CUDA ${DCGAN_TORCH_CUDA}")

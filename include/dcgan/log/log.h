@@ -1,0 +1,35 @@
+// The run's log: each line to the console and to the run's log file, with a time stamp and level.
+//
+// spdlog is used here and only here, behind an interface that carries plain strings: this library
+// is compiled without LibTorch's headers, because PyTorch's LibTorch ships its own (newer) fmt in
+// its include folder, which would otherwise replace the fmt that spdlog was built against.
+#pragma once
+
+#include <memory>
+#include <string>
+
+namespace spdlog {
+class logger;
+}
+
+namespace dcgan {
+
+class RunLog {
+ public:
+  // Appends to `file` (created if missing). Throws IoError "<file>: cannot open log file (...)".
+  explicit RunLog(const std::string& file);
+  ~RunLog();
+  RunLog(const RunLog&) = delete;
+  RunLog& operator=(const RunLog&) = delete;
+
+  void info(const std::string& line);
+  void warn(const std::string& line);
+
+ private:
+  std::shared_ptr<spdlog::logger> logger_;
+};
+
+// printf-style formatting into a string: format("%d of %s", 3, "ten") => "3 of ten".
+std::string format(const char* pattern, ...) __attribute__((format(printf, 1, 2)));
+
+}  // namespace dcgan

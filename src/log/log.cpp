@@ -1,0 +1,47 @@
+#include "dcgan/log/log.h"
+
+#include <spdlog/sinks/basic_file_sink.h>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <cstdarg>
+#include <cstdio>
+#include <vector>
+
+#include "dcgan/error.h"
+
+namespace dcgan {
+
+RunLog::RunLog(const std::string& file) {
+  std::vector<spdlog::sink_ptr> sinks;
+  sinks.push_back(std::make_shared<spdlog::sinks::stdout_sink_mt>());
+  try {
+    sinks.push_back(std::make_shared<spdlog::sinks::basic_file_sink_mt>(file));
+  } catch (const spdlog::spdlog_ex& e) {
+    throw IoError(file + ": cannot open log file (" + e.what() + ")");
+  }
+  logger_ = std::make_shared<spdlog::logger>("dcgan", sinks.begin(), sinks.end());
+  logger_->set_pattern("[%Y-%m-%d %H:%M:%S] [%l] %v");
+  logger_->flush_on(spdlog::level::info);
+}
+
+RunLog::~RunLog() = default;
+
+void RunLog::info(const std::string& line) { logger_->info("{}", line); }
+
+void RunLog::warn(const std::string& line) { logger_->warn("{}", line); }
+
+std::string format(const char* pattern, ...) {
+  va_list args;
+  va_start(args, pattern);
+  va_list again;
+  va_copy(again, args);
+  const int size = std::vsnprintf(nullptr, 0, pattern, args);
+  va_end(args);
+  std::string text(size > 0 ? static_cast<size_t>(size) : 0, '\0');
+  if (size > 0) std::vsnprintf(text.data(), text.size() + 1, pattern, again);
+  va_end(again);
+  return text;
+}
+
+}  // namespace dcgan
