@@ -5,10 +5,14 @@
 
 #include "dcgan/cli/commands.h"
 #include "dcgan/error.h"
+#include "dcgan/train/device.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"dcgan: train deep convolutional GANs (DCGAN) on 32x32 images"};
   app.require_subcommand(1);
+  app.set_version_flag("--version", [] {
+    return std::string("dcgan " DCGAN_VERSION "\n") + dcgan::describe_build();
+  });
   dcgan::setup_train(app);
   dcgan::setup_sample(app);
   dcgan::setup_bench(app);
@@ -17,6 +21,8 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
   } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
     std::fprintf(stderr, "dcgan: error: %s (see dcgan --help)\n", e.what());

@@ -38,6 +38,18 @@ class CliTest : public ::testing::Test {
   testing::TempDir dir_;
 };
 
+// --version names the LibTorch and whether CUDA support is in the binary: LibTorch's CUDA
+// library registers itself when loaded, so this fails if linking dropped it.
+TEST(VersionTest, SaysWhetherCudaSupportIsBuiltIn) {
+  Result version = run_dcgan("--version");
+  ASSERT_EQ(version.code, 0) << version.output;
+  EXPECT_EQ(version.output.rfind("dcgan ", 0), 0u) << version.output;
+  EXPECT_NE(version.output.find("\nLibTorch "), std::string::npos) << version.output;
+  const bool cuda = version.output.find(" built in") != std::string::npos;
+  EXPECT_EQ(cuda, DCGAN_EXPECT_CUDA == 1) << version.output;
+  EXPECT_NE(version.output.find(", CPU bf16 "), std::string::npos) << version.output;
+}
+
 TEST_F(CliTest, TrainResumeAndSampleEndToEnd) {
   Result train = run_dcgan("train --config " + dir_.file("tiny.yaml") + " --name r --max-steps 3");
   ASSERT_EQ(train.code, 0) << train.output;

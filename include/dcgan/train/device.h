@@ -16,4 +16,19 @@ torch::Device resolve_device(const std::string& name);
 // (Debian's LibTorch starts with one thread, leaving most of the machine idle.)
 int64_t configure_threads(int64_t threads);
 
+// Whether this CPU computes in bf16 natively (x86: AVX512-BF16 or AMX-BF16 with the OS's support;
+// AArch64: the BF16 extension). Without it bf16 autocast on the CPU emulates bf16 and is slower
+// than fp32.
+bool cpu_has_native_bf16();
+
+// What a bf16 run on such a CPU is told, once.
+constexpr const char* kEmulatedBf16Note =
+    "this CPU has no native bf16 (AVX512-BF16, AMX or Arm BF16): bf16 is emulated with fp32 "
+    "kernels (model/precision.h), so it is no faster than fp32 here";
+
+// One line on the LibTorch this binary runs with: its version, whether CUDA support is built in
+// (with the CUDA runtime's and cuDNN's versions) and how many devices it sees, and the CPU's bf16.
+// E.g. "LibTorch 2.15.0, CUDA 13.2 built in (cuDNN 9.26.0), 0 CUDA devices, CPU bf16 emulated".
+std::string describe_build();
+
 }  // namespace dcgan
