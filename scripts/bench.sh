@@ -1,37 +1,87 @@
 #!/usr/bin/env bash
-# Side-by-side throughput: the reference DCGAN (PyTorch Python, ../shared/bench/ref_dcgan.py or
-# $REF_DCGAN) and `dcgan bench`, alternating for a few rounds on the same machine, same batch,
-# same threads. Prints each round, the medians and their ratio.
+# Side-by-side throughput of the training step: the reference DCGAN in PyTorch Python
+# (../shared/bench/ref_dcgan.py or $REF_DCGAN), eager and under torch.compile, and `dcgan bench`,
+# on the same machine, same batch, with the same PyTorch (by default the one in .venv/, whose
+# LibTorch dcgan is built against). Every configuration runs once per round, the rounds
+# alternate, and each side is reported at its best thread count.
 #
-#   scripts/bench.sh [ROUNDS] [STEPS]      (defaults 3 rounds of 10 timed steps)
+#   scripts/bench.sh [ROUNDS] [STEPS]      (defaults: 3 rounds of 5 timed steps, 2 warm-up)
 #
-# Needs python3-torch (Debian) for the reference: `apt-get install python3-torch`.
+# Environment:
+#   AMP="none bf16"     precisions to measure (bf16: autocast on both sides)
+#   THREADS="1 2"       thread counts to try (default: 1 up to every core)
+#   COMPILE=1           also the reference under torch.compile (0: not measured)
+#   BATCH=128, WARMUP=2, PYTHON=.venv/bin/python, DCGAN=./build/dcgan
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds="${1:-3}"
-steps="${2:-10}"
+steps="${2:-5}"
 batch="${BATCH:-128}"
-threads="${THREADS:-$(nproc)}"
+warmup="${WARMUP:-2}"
+amps="${AMP:-none bf16}"
+threads_list="${THREADS:-$(seq -s ' ' 1 "$(nproc)")}"
+compile="${COMPILE:-1}"
 ref="${REF_DCGAN:-../shared/bench/ref_dcgan.py}"
-python="${PYTHON:-/usr/bin/python3}"
+python="${PYTHON:-.venv/bin/python}"
 dcgan="${DCGAN:-./build/dcgan}"
 [ -f "$ref" ] || { echo "bench: reference script $ref not found (set REF_DCGAN)" >&2; exit 2; }
 [ -x "$dcgan" ] || { echo "bench: $dcgan not built (scripts/build.sh)" >&2; exit 2; }
-"$python" -c 'import torch' 2>/dev/null || { echo "bench: $python has no torch (apt-get install python3-torch)" >&2; exit 2; }
+"$python" -c 'import torch' 2>/dev/null ||
+  { echo "bench: $python has no torch (scripts/setup.sh installs it into .venv/)" >&2; exit 2; }
 
-ref_rates=()
-dcgan_rates=()
+declare -A rates
+sides=(reference dcgan)
+[ "$compile" = 1 ] && sides=(reference reference-compile dcgan)
+measure() {  # side amp threads -> images/s
+  local side=$1 amp=$2 threads=$3
+  case "$side" in
+    reference) "$python" "$ref" --steps "$steps" --warmup "$warmup" --batch "$batch" \
+                 --threads "$threads" --amp "$amp" | awk '/images\/s/ {print $3}' ;;
+    reference-compile) "$python" "$ref" --steps "$steps" --warmup "$warmup" --batch "$batch" \
+                 --threads "$threads" --amp "$amp" --compile 2>/dev/null | awk '/images\/s/ {print $3}' ;;
+    dcgan) "$dcgan" bench --steps "$steps" --warmup "$warmup" --batch-size "$batch" \
+             --threads "$threads" --amp "$amp" | awk -F= '/^images_per_sec=/ {print $2}' ;;
+  esac
+}
 for round in $(seq 1 "$rounds"); do
-  r=$("$python" "$ref" --steps "$steps" --warmup 2 --batch "$batch" --threads "$threads" | awk '/images\/s/ {print $3}')
-  d=$("$dcgan" bench --steps "$steps" --warmup 2 --batch-size "$batch" --threads "$threads" | awk -F= '/^images_per_sec=/ {print $2}')
-  echo "round $round: reference $r images/s, dcgan $d images/s"
-  ref_rates+=("$r")
-  dcgan_rates+=("$d")
+  for amp in $amps; do
+    for threads in $threads_list; do
+      line="round $round, amp $amp, $threads threads:"
+      for side in "${sides[@]}"; do
+        r=$(measure "$side" "$amp" "$threads")
+        [ -n "$r" ] || { echo "bench: $side (amp $amp, $threads threads) printed no rate" >&2; exit 1; }
+        rates["$side $amp $threads"]="${rates["$side $amp $threads"]:-} $r"
+        line+=" $side $r"
+      done
+      echo "$line images/s"
+    done
+  done
 done
 
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
-rm=$(median "${ref_rates[@]}")
-dm=$(median "${dcgan_rates[@]}")
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
-echo "batch $batch, threads $threads, $steps timed steps after 2 warm-up, $rounds rounds"
-echo "median: reference $rm images/s, dcgan $dm images/s, ratio $(awk -v a="$dm" -v b="$rm" 'BEGIN {printf "%.2f", a / b}')x"
+echo "$("$python" -c 'import torch; print("PyTorch", torch.__version__)'); $("$dcgan" --version | tail -n 1)"
+echo "batch $batch, $steps timed steps after $warmup warm-up, $rounds rounds; images/s, median of rounds"
+for amp in $amps; do
+  declare -A best=()
+  declare -A best_threads=()
+  for side in "${sides[@]}"; do
+    summary="amp $amp, $side:"
+    for threads in $threads_list; do
+      # shellcheck disable=SC2086 # the rates are a space-separated list
+      m=$(median ${rates["$side $amp $threads"]})
+      summary+=" $threads threads $m ($(echo ${rates["$side $amp $threads"]} | tr ' ' ',')),"
+      if [ -z "${best[$side]:-}" ] || awk -v a="$m" -v b="${best[$side]}" 'BEGIN {exit !(a > b)}'; then
+        best[$side]=$m
+        best_threads[$side]=$threads
+      fi
+    done
+    echo "${summary%,}"
+  done
+  for side in "${sides[@]}"; do
+    [ "$side" = dcgan ] && continue
+    echo "amp $amp, best of each: dcgan ${best[dcgan]} (${best_threads[dcgan]} threads) / $side" \
+         "${best[$side]} (${best_threads[$side]} threads) = $(awk -v a="${best[dcgan]}" -v b="${best[$side]}" 'BEGIN {printf "%.2f", a / b}')x"
+  done
+  unset best best_threads
+done

@@ -52,7 +52,7 @@ void setup_bench(CLI::App& app) {
   cmd->add_option("--threads", options->threads, "CPU threads, 0 = all cores")
       ->capture_default_str()
       ->check(CLI::Range(int64_t{0}, int64_t{1024}));
-  cmd->add_option("--amp", options->amp, "none or bf16 (CUDA)")
+  cmd->add_option("--amp", options->amp, "none or bf16 (autocast, CPU or CUDA)")
       ->capture_default_str()
       ->check(CLI::IsMember({"none", "bf16"}));
   cmd->add_option("--data", options->data, "also time loading this data file")
@@ -77,6 +77,10 @@ void run_bench(const BenchCommandOptions& options) {
               device.str().c_str(), static_cast<long long>(threads),
               static_cast<long long>(options.batch_size), static_cast<long long>(options.channels),
               phase ? "phase" : "native", options.amp.c_str());
+  std::printf("%s\n", describe_build().c_str());
+  if (options.amp == "bf16" && device.is_cpu() && !cpu_has_native_bf16()) {
+    std::printf("warning: %s\n", kEmulatedBf16Note);
+  }
 
   torch::manual_seed(0);
   Gan gan(config, options.channels, device);

@@ -1,8 +1,11 @@
 #include "dcgan/model/networks.h"
 
+#include <torch/version.h>
+
 #include <string>
 
 #include "dcgan/error.h"
+#include "dcgan/model/precision.h"
 
 namespace dcgan {
 namespace {
@@ -15,13 +18,18 @@ torch::nn::BatchNorm2d batch_norm(int64_t channels, const ModelOptions& options)
 // k5 s2 "same": padding 2 (and output_padding 1 for the transposed form) doubles/halves H and W.
 constexpr int64_t kKernel = 5;
 constexpr int64_t kPadding = 2;
+constexpr int64_t kStride = 2;
+
+// LibTorch 1.13's CPU transposed convolution is several times slower than the phase form; from
+// LibTorch 2 on, oneDNN's is faster than it (docs/PERFORMANCE.md).
+constexpr bool kPhaseIsFasterOnCpu = TORCH_VERSION_MAJOR < 2;
 
 }  // namespace
 
 UpconvKind resolve_upconv(const std::string& name, const torch::Device& device) {
   if (name == "native") return UpconvKind::kNative;
   if (name == "phase") return UpconvKind::kPhase;
-  if (name == "auto") return device.is_cpu() ? UpconvKind::kPhase : UpconvKind::kNative;
+  if (name == "auto") return device.is_cpu() && kPhaseIsFasterOnCpu ? UpconvKind::kPhase : UpconvKind::kNative;
   throw ConfigError("key 'model.upconv' must be one of auto, native, phase; got '" + name + "'");
 }
 
@@ -40,7 +48,7 @@ GeneratorImpl::GeneratorImpl(const ModelOptions& options, int64_t channels, Upco
       native_[i] = register_module(
           name, torch::nn::ConvTranspose2d(
                     torch::nn::ConvTranspose2dOptions(widths[i], widths[i + 1], kKernel)
-                        .stride(2)
+                        .stride(kStride)
                         .padding(kPadding)
                         .output_padding(1)));
     } else {
@@ -55,13 +63,15 @@ GeneratorImpl::GeneratorImpl(const ModelOptions& options, int64_t channels, Upco
 }
 
 torch::Tensor GeneratorImpl::upconv(size_t index, const torch::Tensor& x) {
-  return native_[index] ? native_[index]->forward(x) : phase_[index]->forward(x);
+  return native_[index]
+             ? conv_transpose_forward(native_[index], x, kStride, kPadding, /*output_padding=*/1)
+             : phase_[index]->forward(x);
 }
 
 torch::Tensor GeneratorImpl::forward(const torch::Tensor& z) {
   namespace F = torch::nn::functional;
   const auto lrelu = F::LeakyReLUFuncOptions().negative_slope(slope_);
-  auto x = fc_->forward(z).view({-1, g_channels_, 4, 4});      // (N, g, 4, 4)
+  auto x = linear_forward(fc_, z).view({-1, g_channels_, 4, 4});      // (N, g, 4, 4)
   x = F::leaky_relu(bn1_->forward(x), lrelu);
   x = F::leaky_relu(bn2_->forward(upconv(0, x)), lrelu);       // (N, g/2, 8, 8)
   x = F::leaky_relu(bn3_->forward(upconv(1, x)), lrelu);       // (N, g/4, 16, 16)
@@ -72,7 +82,7 @@ DiscriminatorImpl::DiscriminatorImpl(const ModelOptions& options, int64_t channe
     : slope_(options.leaky_slope) {
   const int64_t d = options.d_channels;
   auto conv = [](int64_t in, int64_t out) {
-    return torch::nn::Conv2d(torch::nn::Conv2dOptions(in, out, kKernel).stride(2).padding(kPadding));
+    return torch::nn::Conv2d(torch::nn::Conv2dOptions(in, out, kKernel).stride(kStride).padding(kPadding));
   };
   c1_ = register_module("c1", conv(channels, d));
   c2_ = register_module("c2", conv(d, 2 * d));
@@ -85,10 +95,10 @@ DiscriminatorImpl::DiscriminatorImpl(const ModelOptions& options, int64_t channe
 torch::Tensor DiscriminatorImpl::forward(const torch::Tensor& x) {
   namespace F = torch::nn::functional;
   const auto lrelu = F::LeakyReLUFuncOptions().negative_slope(slope_);
-  auto h = F::leaky_relu(c1_->forward(x), lrelu);                  // (N, d, 16, 16)
-  h = F::leaky_relu(bn2_->forward(c2_->forward(h)), lrelu);        // (N, 2d, 8, 8)
-  h = F::leaky_relu(bn3_->forward(c3_->forward(h)), lrelu);        // (N, 4d, 4, 4)
-  return fc_->forward(h.flatten(1));                               // (N, 1)
+  auto h = F::leaky_relu(conv_forward(c1_, x, kStride, kPadding), lrelu);              // (N, d, 16, 16)
+  h = F::leaky_relu(bn2_->forward(conv_forward(c2_, h, kStride, kPadding)), lrelu);    // (N, 2d, 8, 8)
+  h = F::leaky_relu(bn3_->forward(conv_forward(c3_, h, kStride, kPadding)), lrelu);    // (N, 4d, 4, 4)
+  return linear_forward(fc_, h.flatten(1));                                            // (N, 1)
 }
 
 void init_weights(torch::nn::Module& module, const std::string& init, double init_std) {

@@ -31,6 +31,8 @@
 // with differentiable ops, so autograd yields the weight gradient; see gather_taps for the layout.
 #include "dcgan/model/phase_conv_transpose.h"
 
+#include "dcgan/model/precision.h"
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -278,8 +280,11 @@ torch::Tensor PhaseConvTranspose2dImpl::forward(const torch::Tensor& input) {
   // A phase without taps (K = 1) has no kernel to convolve with; stacked pads it with zeros.
   const bool per_phase = options.out_channels() >= kMinPerPhaseChannels && !g.taps[0].empty() &&
                          !g.taps[1].empty();
-  torch::Tensor y = per_phase ? forward_per_phase(x, weight, bias, g, rows, cols)
-                              : forward_stacked(x, weight, bias, g, rows, cols);
+  auto phases = [&](const torch::Tensor& in, const torch::Tensor& w, const torch::Tensor& b) {
+    return per_phase ? forward_per_phase(in, w, b, g, rows, cols)
+                     : forward_stacked(in, w, b, g, rows, cols);
+  };
+  torch::Tensor y = bf16_emulated() ? emulate_bf16(x, weight, bias, phases) : phases(x, weight, bias);
   // (N, out, 2 rows, 2 cols) -> (N, out, H_out, W_out)
   if (y.size(2) != out_h || y.size(3) != out_w) {
     y = y.index({Slice(), Slice(), Slice(0, out_h), Slice(0, out_w)});

@@ -1,53 +1,15 @@
 #include "dcgan/train/gan.h"
 
-#include <ATen/autocast_mode.h>
 #include <torch/version.h>
 
 #include <chrono>
 
 #include "dcgan/error.h"
+#include "dcgan/model/precision.h"
+#include "dcgan/train/device.h"
 
 namespace dcgan {
 namespace {
-
-// LibTorch 2.4 made the autocast switches per device type; 1.13 has only the CUDA ones.
-#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
-bool cuda_autocast_enabled() { return at::autocast::is_autocast_enabled(at::kCUDA); }
-void set_cuda_autocast(bool enabled) { at::autocast::set_autocast_enabled(at::kCUDA, enabled); }
-at::ScalarType cuda_autocast_dtype() { return at::autocast::get_autocast_dtype(at::kCUDA); }
-void set_cuda_autocast_dtype(at::ScalarType t) { at::autocast::set_autocast_dtype(at::kCUDA, t); }
-#else
-bool cuda_autocast_enabled() { return at::autocast::is_enabled(); }
-void set_cuda_autocast(bool enabled) { at::autocast::set_enabled(enabled); }
-at::ScalarType cuda_autocast_dtype() { return at::autocast::get_autocast_gpu_dtype(); }
-void set_cuda_autocast_dtype(at::ScalarType t) { at::autocast::set_autocast_gpu_dtype(t); }
-#endif
-
-// Enables CUDA bf16 autocast for its lifetime, then restores what was there; a no-op when
-// `enabled` is false.
-class AutocastScope {
- public:
-  explicit AutocastScope(bool enabled) : enabled_(enabled) {
-    if (!enabled_) return;
-    was_enabled_ = cuda_autocast_enabled();
-    previous_dtype_ = cuda_autocast_dtype();
-    set_cuda_autocast_dtype(at::kBFloat16);
-    set_cuda_autocast(true);
-  }
-  ~AutocastScope() {
-    if (!enabled_) return;
-    set_cuda_autocast(was_enabled_);
-    set_cuda_autocast_dtype(previous_dtype_);
-    if (!was_enabled_) at::autocast::clear_cache();
-  }
-  AutocastScope(const AutocastScope&) = delete;
-  AutocastScope& operator=(const AutocastScope&) = delete;
-
- private:
-  bool enabled_;
-  bool was_enabled_ = false;
-  at::ScalarType previous_dtype_ = at::kHalf;
-};
 
 // Measures phases only when asked: the untimed step pays one null check per phase.
 class PhaseClock {
@@ -80,9 +42,12 @@ void set_requires_grad(torch::nn::Module& module, bool flag) {
 }  // namespace
 
 Gan::Gan(const Config& config, int64_t channels, const torch::Device& device)
-    : real_label_(1.0 - config.train.label_smoothing), bf16_autocast_(config.run.amp == "bf16") {
-  if (bf16_autocast_ && !device.is_cuda()) {
-    throw ConfigError("key 'run.amp' is bf16, which needs a CUDA device; the run is on " +
+    : real_label_(1.0 - config.train.label_smoothing),
+      bf16_autocast_(config.run.amp == "bf16"),
+      device_type_(device.type()),
+      emulate_bf16_(device.is_cpu() && !cpu_has_native_bf16()) {
+  if (bf16_autocast_ && !device.is_cuda() && !device.is_cpu()) {
+    throw ConfigError("key 'run.amp' is bf16, which needs a CPU or CUDA device; the run is on " +
                       device.str());
   }
   generator = Generator(config.model, channels, resolve_upconv(config.model.upconv, device));
@@ -99,18 +64,21 @@ Gan::Gan(const Config& config, int64_t channels, const torch::Device& device)
 StepStats Gan::step(const torch::Tensor& real, const torch::Tensor& z, StepPhases* phases) {
   namespace F = torch::nn::functional;
   PhaseClock clock(phases, real.device());
-  torch::Tensor fake, real_logits, fake_logits, d_loss;
+  torch::Tensor fake, real_logits, fake_logits;
   {
-    AutocastScope autocast(bf16_autocast_);
+    Bf16Autocast autocast(bf16_autocast_, device_type_, emulate_bf16_);
     fake = generator->forward(z);  // (N, C, 32, 32)
     clock.lap(&StepPhases::g_forward);
     // D step. The fake batch is detached: G's graph is kept for its own step below.
     real_logits = discriminator->forward(real);           // (N, 1)
     fake_logits = discriminator->forward(fake.detach());  // (N, 1)
-    d_loss = F::binary_cross_entropy_with_logits(real_logits,
-                                                 torch::full_like(real_logits, real_label_)) +
-             F::binary_cross_entropy_with_logits(fake_logits, torch::zeros_like(fake_logits));
   }
+  // The losses in fp32, whatever precision the logits came in.
+  real_logits = real_logits.to(torch::kFloat);
+  fake_logits = fake_logits.to(torch::kFloat);
+  const torch::Tensor d_loss =
+      F::binary_cross_entropy_with_logits(real_logits, torch::full_like(real_logits, real_label_)) +
+      F::binary_cross_entropy_with_logits(fake_logits, torch::zeros_like(fake_logits));
   d_optimizer->zero_grad();
   d_loss.backward();
   clock.lap(&StepPhases::d_forward_backward);
@@ -120,12 +88,13 @@ StepStats Gan::step(const torch::Tensor& real, const torch::Tensor& z, StepPhase
   // G step through the updated D. D's weight gradients are not needed here: freezing its
   // parameters skips computing them (the gradient still flows through D to G).
   set_requires_grad(*discriminator, false);
-  torch::Tensor g_logits, g_loss;
+  torch::Tensor g_logits;
   {
-    AutocastScope autocast(bf16_autocast_);
-    g_logits = discriminator->forward(fake);
-    g_loss = F::binary_cross_entropy_with_logits(g_logits, torch::ones_like(g_logits));
+    Bf16Autocast autocast(bf16_autocast_, device_type_, emulate_bf16_);
+    g_logits = discriminator->forward(fake).to(torch::kFloat);
   }
+  const torch::Tensor g_loss =
+      F::binary_cross_entropy_with_logits(g_logits, torch::ones_like(g_logits));
   g_optimizer->zero_grad();
   g_loss.backward();
   set_requires_grad(*discriminator, true);
@@ -137,8 +106,8 @@ StepStats Gan::step(const torch::Tensor& real, const torch::Tensor& z, StepPhase
   StepStats stats;
   stats.d_loss = d_loss.detach();
   stats.g_loss = g_loss.detach();
-  stats.d_real = torch::sigmoid(real_logits.detach().to(torch::kFloat)).mean();
-  stats.d_fake = torch::sigmoid(fake_logits.detach().to(torch::kFloat)).mean();
+  stats.d_real = torch::sigmoid(real_logits.detach()).mean();
+  stats.d_fake = torch::sigmoid(fake_logits.detach()).mean();
   return stats;
 }
 

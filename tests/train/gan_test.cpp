@@ -95,6 +95,7 @@ std::pair<double, double> learn_constant_image(Gan& gan, const torch::Device& de
     const StepStats stats = gan.step(target, sample_noise(16, 100, torch::kCPU, gen).to(device));
     if (i % 25 == 0) {
       EXPECT_TRUE(std::isfinite(stats.d_loss.item<double>())) << "step " << i;
+      EXPECT_TRUE(std::isfinite(stats.g_loss.item<double>())) << "step " << i;
       best = std::min(best, distance());
     }
   }
@@ -104,6 +105,43 @@ std::pair<double, double> learn_constant_image(Gan& gan, const torch::Device& de
 TEST(GanTest, LearnsAConstantImage) {
   Config config = small_config();
   config.train.lr = 2e-3;
+  torch::manual_seed(3);
+  Gan gan(config, 1, torch::kCPU);
+  const auto [before, best] = learn_constant_image(gan, torch::kCPU);
+  EXPECT_LT(best, 0.5 * before) << "before " << before << ", best " << best;
+}
+
+// run.amp bf16 on the CPU: the forward passes run under CPU autocast. The step's statistics
+// differ from the fp32 step's by bf16 rounding only (so autocast is on, and nothing else changed),
+// the losses come out fp32 and the weights stay fp32.
+TEST(GanTest, CpuBf16StepIsTheFp32StepUpToBf16Rounding) {
+  Config config = small_config();
+  torch::manual_seed(0);
+  Gan fp32(config, 3, torch::kCPU);
+  config.run.amp = "bf16";
+  torch::manual_seed(0);
+  Gan bf16(config, 3, torch::kCPU);
+  const torch::Tensor real = torch::rand({16, 3, 32, 32}) * 2 - 1;
+  const torch::Tensor z = sample_noise(16, 100, torch::kCPU);
+  const StepStats a = fp32.step(real, z);
+  const StepStats b = bf16.step(real, z);
+  EXPECT_EQ(b.d_loss.scalar_type(), torch::kFloat);
+  EXPECT_EQ(b.g_loss.scalar_type(), torch::kFloat);
+  for (auto [x, y] : {std::pair{a.d_loss, b.d_loss}, {a.g_loss, b.g_loss}, {a.d_real, b.d_real},
+                      {a.d_fake, b.d_fake}}) {
+    EXPECT_NEAR(y.item<double>(), x.item<double>(), 0.02 * std::abs(x.item<double>()) + 1e-3);
+  }
+  EXPECT_NE(a.d_loss.item<double>(), b.d_loss.item<double>()) << "bf16 autocast had no effect";
+  for (const auto& p : bf16.generator->parameters()) EXPECT_EQ(p.scalar_type(), torch::kFloat);
+  for (const auto& p : bf16.discriminator->parameters()) EXPECT_EQ(p.scalar_type(), torch::kFloat);
+  // Autocast is off again outside the step: a plain forward pass is fp32.
+  EXPECT_EQ(bf16.discriminator->forward(real).scalar_type(), torch::kFloat);
+}
+
+TEST(GanTest, LearnsAConstantImageUnderCpuBf16) {
+  Config config = small_config();
+  config.train.lr = 2e-3;
+  config.run.amp = "bf16";
   torch::manual_seed(3);
   Gan gan(config, 1, torch::kCPU);
   const auto [before, best] = learn_constant_image(gan, torch::kCPU);

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <stb_image.h>
 
+#include <cmath>
 #include <filesystem>
 #include <sstream>
 #include <type_traits>
@@ -195,6 +196,27 @@ TEST_F(TrainerTest, StoppedAndResumedRunEqualsUninterruptedRun) {
     expect_same_checkpoints(run("straight") + "/checkpoint.pt", run(name) + "/checkpoint.pt");
     EXPECT_EQ(metric_values(run(name)), metric_values(run("straight"))) << name;
   }
+}
+
+// Precision is a setting of the run, not of its files: a bf16 run's checkpoint holds fp32
+// weights and Adam state, continues as an fp32 run, and that run's checkpoint continues in bf16.
+TEST_F(TrainerTest, Bf16CheckpointsContinueInFp32AndBack) {
+  Config config = tiny_config(dir_, "mixed");
+  config.run.amp = "bf16";
+  config.train.max_steps = 3;
+  train_new(config, "tiny");
+  for (const auto& [key, value] : checkpoint_tensors(run("mixed") + "/checkpoint.pt")) {
+    if (value.is_floating_point()) EXPECT_EQ(value.scalar_type(), torch::kFloat) << key;
+  }
+  TrainOutcome fp32 = train_resume(run("mixed"), {"run.amp=none", "train.max_steps=6"});
+  EXPECT_EQ(fp32.steps, 6);
+  EXPECT_NE(testing::read_text(run("mixed") + "/config.yaml").find("amp: none"), std::string::npos);
+  TrainOutcome back = train_resume(run("mixed"), {"run.amp=bf16", "train.max_steps=0"});
+  EXPECT_TRUE(back.finished);
+  EXPECT_EQ(back.steps, 8);
+  EXPECT_TRUE(std::isfinite(back.last.d_loss) && std::isfinite(back.last.g_loss));
+  const auto rows = lines_of(testing::read_text(run("mixed") + "/metrics.csv"));
+  EXPECT_EQ(rows.size(), 9u);  // the header and steps 1..8, each once
 }
 
 TEST_F(TrainerTest, DivergenceStopsAndKeepsTheLastGoodCheckpoint) {

@@ -33,7 +33,8 @@ class Gan {
  public:
   // Builds G and D for `channels`-channel images on `device`, initialised per options.model.init
   // from the global LibTorch generator (seed it first). run.amp = bf16 runs the forward passes
-  // under CUDA autocast; it is a ConfigError on another device.
+  // under the device's autocast (CPU or CUDA): weights, optimizer state and losses stay fp32. On
+  // a CPU without native bf16 the convolutions emulate it at fp32 speed (model/precision.h).
   Gan(const Config& config, int64_t channels, const torch::Device& device);
 
   // One reference step: D on the real and the fake batch (separate batch statistics), D's Adam
@@ -57,6 +58,8 @@ class Gan {
  private:
   double real_label_;
   bool bf16_autocast_;
+  at::DeviceType device_type_;
+  bool emulate_bf16_;  // CPU without native bf16: see model/precision.h
 };
 
 }  // namespace dcgan

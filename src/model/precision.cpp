@@ -1,0 +1,86 @@
+#include "dcgan/model/precision.h"
+
+#include <ATen/autocast_mode.h>
+#include <torch/version.h>
+
+namespace dcgan {
+namespace {
+
+thread_local bool emulating = false;
+
+// LibTorch 2.4 made the autocast switches per device type; 1.13 has one set per device.
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+bool autocast_enabled(at::DeviceType type) { return at::autocast::is_autocast_enabled(type); }
+void set_autocast(at::DeviceType type, bool on) { at::autocast::set_autocast_enabled(type, on); }
+at::ScalarType autocast_dtype(at::DeviceType type) { return at::autocast::get_autocast_dtype(type); }
+void set_autocast_dtype(at::DeviceType type, at::ScalarType t) { at::autocast::set_autocast_dtype(type, t); }
+#else
+bool autocast_enabled(at::DeviceType type) {
+  return type == at::kCUDA ? at::autocast::is_enabled() : at::autocast::is_cpu_enabled();
+}
+void set_autocast(at::DeviceType type, bool on) {
+  type == at::kCUDA ? at::autocast::set_enabled(on) : at::autocast::set_cpu_enabled(on);
+}
+at::ScalarType autocast_dtype(at::DeviceType type) {
+  return type == at::kCUDA ? at::autocast::get_autocast_gpu_dtype()
+                           : at::autocast::get_autocast_cpu_dtype();
+}
+void set_autocast_dtype(at::DeviceType type, at::ScalarType t) {
+  type == at::kCUDA ? at::autocast::set_autocast_gpu_dtype(t) : at::autocast::set_autocast_cpu_dtype(t);
+}
+#endif
+
+}  // namespace
+
+Bf16Autocast::Bf16Autocast(bool enabled, at::DeviceType type, bool emulate)
+    : enabled_(enabled), type_(type), previous_emulating_(emulating) {
+  if (!enabled_) return;
+  was_enabled_ = autocast_enabled(type_);
+  previous_dtype_ = autocast_dtype(type_);
+  set_autocast_dtype(type_, at::kBFloat16);
+  set_autocast(type_, true);
+  emulating = emulate && type_ == at::kCPU;
+}
+
+Bf16Autocast::~Bf16Autocast() {
+  if (!enabled_) return;
+  emulating = previous_emulating_;
+  set_autocast(type_, was_enabled_);
+  set_autocast_dtype(type_, previous_dtype_);
+  if (!was_enabled_) at::autocast::clear_cache();
+}
+
+bool bf16_emulated() { return emulating; }
+
+torch::Tensor round_to_bf16(const torch::Tensor& t) {
+  if (!t.defined()) return t;
+  return t.to(torch::kBFloat16).to(torch::kFloat);
+}
+
+torch::Tensor linear_forward(torch::nn::Linear& layer, const torch::Tensor& x) {
+  if (!emulating) return layer->forward(x);
+  return emulate_bf16(x, layer->weight, layer->bias,
+                      [](const torch::Tensor& in, const torch::Tensor& w, const torch::Tensor& b) {
+                        return torch::nn::functional::linear(in, w, b);
+                      });
+}
+
+torch::Tensor conv_forward(torch::nn::Conv2d& layer, const torch::Tensor& x, int64_t stride,
+                           int64_t padding) {
+  if (!emulating) return layer->forward(x);
+  return emulate_bf16(x, layer->weight, layer->bias,
+                      [=](const torch::Tensor& in, const torch::Tensor& w, const torch::Tensor& b) {
+                        return torch::conv2d(in, w, b, stride, padding);
+                      });
+}
+
+torch::Tensor conv_transpose_forward(torch::nn::ConvTranspose2d& layer, const torch::Tensor& x,
+                                     int64_t stride, int64_t padding, int64_t output_padding) {
+  if (!emulating) return layer->forward(x);
+  return emulate_bf16(x, layer->weight, layer->bias,
+                      [=](const torch::Tensor& in, const torch::Tensor& w, const torch::Tensor& b) {
+                        return torch::conv_transpose2d(in, w, b, stride, padding, output_padding);
+                      });
+}
+
+}  // namespace dcgan
