@@ -11,4 +11,7 @@ if [ ! -f "$build_dir/CMakeCache.txt" ]; then
 elif [ $# -gt 0 ]; then
   cmake -S . -B "$build_dir" "$@"
 fi
-cmake --build "$build_dir" -j "$(nproc)"
+# DCGAN_BUILD_TARGETS: only these targets (space-separated); default everything.
+targets=()
+for t in ${DCGAN_BUILD_TARGETS:-}; do targets+=(--target "$t"); done
+cmake --build "$build_dir" -j "$(nproc)" "${targets[@]}"

@@ -45,8 +45,12 @@ if [ "$device" = cuda ]; then
 fi
 
 # 1. Build. DCGAN_DEPS=bundled: nothing from the system but LibTorch (and matio where found).
+#    On a GPU, CUDA support is required (DCGAN_CUDA=on): configuring fails without nvcc.
+cuda_flag=()
+[ "$device" = cuda ] && cuda_flag=(-DDCGAN_CUDA=on)
 DCGAN_BUILD_DIR="$build_dir" scripts/build.sh -DCMAKE_PREFIX_PATH="$prefix" -DDCGAN_DEPS=bundled \
-  -DDCGAN_MATIO=auto
+  -DDCGAN_MATIO=auto "${cuda_flag[@]}"
+"$build_dir/dcgan" --version
 
 # 2. Tests. A CUDA test that skips on a CUDA machine is a failure here.
 (cd "$build_dir" && ctest --output-on-failure -j "$jobs" --timeout 600)

@@ -38,7 +38,7 @@ fi
 
 have_torch() {
   [ -x "$venv/bin/python" ] &&
-    "$venv/bin/python" -c "import sys, torch; sys.exit(torch.__version__.split('+')[0] != '$torch_version')" \
+    "$venv/bin/python" -c "import sys, numpy, PIL, torch; sys.exit(torch.__version__.split('+')[0] != '$torch_version')" \
       2>/dev/null
 }
 if have_torch; then
@@ -46,6 +46,6 @@ if have_torch; then
 else
   echo "setup: installing PyTorch $torch_version into $venv (a few GB, a few minutes)"
   [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check "torch==$torch_version" numpy
+  "$venv/bin/pip" install --quiet --disable-pip-version-check "torch==$torch_version" numpy pillow
   have_torch || { echo "setup: PyTorch $torch_version did not install into $venv" >&2; exit 1; }
 fi

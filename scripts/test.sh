@@ -3,7 +3,9 @@
 #   1. against the default LibTorch, PyTorch's in .venv/ (scripts/setup.sh), with CUDA support
 #      required wherever the CUDA toolkit (nvcc) is installed; the CUDA tests skip without a GPU;
 #   2. against Debian's LibTorch 1.13 (libtorch-dev), into build-1.13/, where the cross-version
-#      tests also resume and sample runs written by the first build, and the other way round.
+#      tests also resume and sample runs written by the first build, and the other way round;
+#   3. against the same PyTorch with DCGAN_CUDA=off, into build-cpu/, as on a machine without
+#      nvcc: the executable and the tests of the step and the precision modes.
 # Debian's packages, matio included, come from setup.sh: no .mat test may skip for want of matio.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,6 +13,7 @@ scripts/setup.sh
 
 build="${DCGAN_BUILD_DIR:-build}"
 old_build="${DCGAN_OLD_BUILD_DIR:-build-1.13}"
+cpu_build="${DCGAN_CPU_BUILD_DIR:-build-cpu}"
 debian_torch=/usr/lib/x86_64-linux-gnu/cmake/Torch
 
 cuda=()
@@ -34,3 +37,8 @@ if grep -E 'CrossVersionTest.*Skipped' "$log"; then
   echo "test: the cross-version tests skipped in $old_build" >&2
   exit 1
 fi
+
+DCGAN_BUILD_DIR="$cpu_build" DCGAN_BUILD_TARGETS="dcgan dcgan_cli_tests dcgan_train_tests dcgan_model_tests" \
+  scripts/build.sh -DDCGAN_DEPS=system -DDCGAN_MATIO=on -DDCGAN_CUDA=off
+(cd "$cpu_build" && ctest --output-on-failure -j 2 --timeout 600 --no-tests=error \
+   -R 'VersionTest|GanTest|PrecisionTest|EmulatedBf16Test|CliTest')

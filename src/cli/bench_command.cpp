@@ -78,12 +78,12 @@ void run_bench(const BenchCommandOptions& options) {
               static_cast<long long>(options.batch_size), static_cast<long long>(options.channels),
               phase ? "phase" : "native", options.amp.c_str());
   std::printf("%s\n", describe_build().c_str());
-  if (options.amp == "bf16" && device.is_cpu() && !cpu_has_native_bf16()) {
-    std::printf("warning: %s\n", kEmulatedBf16Note);
-  }
 
   torch::manual_seed(0);
   Gan gan(config, options.channels, device);
+  if (options.amp == "bf16" && device.is_cpu() && !cpu_has_native_bf16()) {
+    std::printf("warning: %s\n", no_native_bf16_note(gan.emulates_bf16()).c_str());
+  }
   // Synthetic data as the reference benchmark: uniform in [-1, 1], already on the device.
   auto real = (torch::rand({options.batch_size, options.channels, kImageSize, kImageSize}) * 2 - 1)
                   .to(device);

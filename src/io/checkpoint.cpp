@@ -2,6 +2,8 @@
 
 #include <filesystem>
 #include <sstream>
+#include <type_traits>
+#include <vector>
 
 #include "dcgan/error.h"
 #include "dcgan/io/file.h"
@@ -16,6 +18,36 @@ std::string shape_string(at::IntArrayRef sizes) {
   std::ostringstream s;
   for (size_t i = 0; i < sizes.size(); ++i) s << (i ? "x" : "") << sizes[i];
   return sizes.empty() ? "scalar" : s.str();
+}
+
+// The optimizer's parameters, group after group: the order in which states are stored.
+std::vector<torch::Tensor> parameters_of(const torch::optim::Optimizer& optimizer) {
+  std::vector<torch::Tensor> params;
+  for (const auto& group : optimizer.param_groups()) {
+    params.insert(params.end(), group.params().begin(), group.params().end());
+  }
+  return params;
+}
+
+// The key of `p`'s state: its TensorImpl's address, as text in LibTorch 1.13, as is from 2 on.
+template <typename Optimizer>
+auto state_key(Optimizer& optimizer, const torch::Tensor& p) {
+  using Key = typename std::decay_t<decltype(optimizer.state())>::key_type;
+  if constexpr (std::is_same_v<Key, std::string>) {
+    std::ostringstream text;
+    text << p.unsafeGetTensorImpl();
+    return text.str();
+  } else {
+    return static_cast<Key>(p.unsafeGetTensorImpl());
+  }
+}
+
+const torch::optim::AdamParamState* adam_state(const torch::optim::Adam& optimizer,
+                                               const torch::Tensor& p) {
+  const auto& states = optimizer.state();
+  const auto found = states.find(state_key(optimizer, p));
+  if (found == states.end()) return nullptr;
+  return dynamic_cast<const torch::optim::AdamParamState*>(found->second.get());
 }
 
 }  // namespace
@@ -41,10 +73,18 @@ void CheckpointWriter::write_module(const std::string& key, const torch::nn::Mod
   archive_.write(key, nested);
 }
 
-void CheckpointWriter::write_optimizer(const std::string& key,
-                                       const torch::optim::Optimizer& optimizer) {
+void CheckpointWriter::write_optimizer(const std::string& key, const torch::optim::Adam& optimizer) {
   torch::serialize::OutputArchive nested;
-  optimizer.save(nested);
+  const std::vector<torch::Tensor> params = parameters_of(optimizer);
+  nested.write("count", c10::IValue(static_cast<int64_t>(params.size())));
+  for (size_t i = 0; i < params.size(); ++i) {
+    const std::string prefix = std::to_string(i) + ".";
+    const auto* state = adam_state(optimizer, params[i]);
+    nested.write(prefix + "step", c10::IValue(state ? static_cast<int64_t>(state->step()) : int64_t{-1}));
+    if (state == nullptr) continue;  // not stepped yet
+    nested.write(prefix + "exp_avg", state->exp_avg().to(torch::kCPU));
+    nested.write(prefix + "exp_avg_sq", state->exp_avg_sq().to(torch::kCPU));
+  }
   archive_.write(key, nested);
 }
 
@@ -83,11 +123,12 @@ CheckpointReader::CheckpointReader(const std::string& path) : path_(path) {
       magic.toStringRef() != kCheckpointMagic) {
     fail("not a dcgan checkpoint (no dcgan header)");
   }
-  if (!archive_.try_read("version", version) || !version.isInt() ||
-      version.toInt() != kCheckpointVersion) {
-    fail("unsupported checkpoint format version (this build reads version " +
+  if (!archive_.try_read("version", version) || !version.isInt() || version.toInt() < 1 ||
+      version.toInt() > kCheckpointVersion) {
+    fail("unsupported checkpoint format version (this build reads versions 1 to " +
          std::to_string(kCheckpointVersion) + ")");
   }
+  version_ = version.toInt();
   if (!archive_.try_read("kind", kind) || !kind.isInt() || kind.toInt() < 0 || kind.toInt() > 1) {
     fail("checkpoint kind is missing or unknown");
   }
@@ -121,25 +162,54 @@ void CheckpointReader::read_module(const std::string& key, torch::nn::Module& mo
   for (auto& b : module.named_buffers()) copy_into(b.key(), b.value(), true);
 }
 
-void CheckpointReader::read_optimizer(const std::string& key, torch::optim::Optimizer& optimizer) {
+void CheckpointReader::read_optimizer(const std::string& key, torch::optim::Adam& optimizer) {
   torch::serialize::InputArchive nested;
   if (!archive_.try_read(key, nested)) fail("has no '" + key + "' section");
-  try {
-    optimizer.load(nested);
-  } catch (const c10::Error& e) {
-    fail("optimizer state '" + key + "' does not fit: " + first_line(e.what_without_backtrace()));
-  }
-  // The state was read onto the CPU: it joins the parameters (one device for all of them).
-  const auto& groups = optimizer.param_groups();
-  if (groups.empty() || groups.front().params().empty()) return;
-  const torch::Device device = groups.front().params().front().device();
-  auto to_device = [&](const torch::Tensor& t) { return t.defined() ? t.to(device) : t; };
-  for (auto& entry : optimizer.state()) {
-    if (auto* adam = dynamic_cast<torch::optim::AdamParamState*>(entry.second.get())) {
-      adam->exp_avg(to_device(adam->exp_avg()));
-      adam->exp_avg_sq(to_device(adam->exp_avg_sq()));
-      adam->max_exp_avg_sq(to_device(adam->max_exp_avg_sq()));
+  const std::vector<torch::Tensor> params = parameters_of(optimizer);
+  if (version_ == 1) {  // LibTorch's own layout, read by the LibTorch that wrote it
+    try {
+      optimizer.load(nested);
+    } catch (const c10::Error& e) {
+      fail("optimizer state '" + key + "' does not fit: " + first_line(e.what_without_backtrace()));
     }
+    for (auto& entry : optimizer.state()) {  // read onto the CPU: join the parameters
+      if (auto* adam = dynamic_cast<torch::optim::AdamParamState*>(entry.second.get())) {
+        if (params.empty()) break;
+        adam->exp_avg(adam->exp_avg().to(params.front().device()));
+        adam->exp_avg_sq(adam->exp_avg_sq().to(params.front().device()));
+      }
+    }
+    return;
+  }
+  c10::IValue count;
+  if (!nested.try_read("count", count) || !count.isInt()) fail("'" + key + "' has no parameter count");
+  if (count.toInt() != static_cast<int64_t>(params.size())) {
+    fail("optimizer state '" + key + "' is for " + std::to_string(count.toInt()) +
+         " parameters, the model has " + std::to_string(params.size()));
+  }
+  optimizer.state().clear();
+  for (size_t i = 0; i < params.size(); ++i) {
+    const std::string prefix = std::to_string(i) + ".";
+    c10::IValue step;
+    if (!nested.try_read(prefix + "step", step) || !step.isInt()) {
+      fail("'" + key + "' has no step count for parameter " + std::to_string(i));
+    }
+    if (step.toInt() < 0) continue;
+    auto state = std::make_unique<torch::optim::AdamParamState>();
+    state->step(step.toInt());
+    for (const char* name : {"exp_avg", "exp_avg_sq"}) {
+      torch::Tensor moment;
+      if (!nested.try_read(prefix + name, moment)) {
+        fail("'" + key + "' has no " + name + " for parameter " + std::to_string(i));
+      }
+      if (moment.sizes() != params[i].sizes()) {
+        fail("'" + key + "." + prefix + name + "' has shape " + shape_string(moment.sizes()) +
+             ", the parameter " + shape_string(params[i].sizes()));
+      }
+      moment = moment.to(params[i].device());
+      std::string(name) == "exp_avg" ? state->exp_avg(moment) : state->exp_avg_sq(moment);
+    }
+    optimizer.state()[state_key(optimizer, params[i])] = std::move(state);
   }
 }
 

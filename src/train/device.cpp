@@ -76,6 +76,12 @@ bool cpu_has_native_bf16() {
 #endif
 }
 
+std::string no_native_bf16_note(bool emulated) {
+  return std::string("this CPU has no native bf16 (AVX512-BF16, AMX or Arm BF16): ") +
+         (emulated ? "bf16 is emulated with fp32 kernels, so it is no faster than fp32 here"
+                   : "LibTorch's generic bf16 kernels run, much slower than fp32");
+}
+
 std::string describe_build() {
   std::string text = "LibTorch " TORCH_VERSION;
   const auto& cuda = at::detail::getCUDAHooks();

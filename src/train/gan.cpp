@@ -11,6 +11,9 @@
 namespace dcgan {
 namespace {
 
+// The bf16 emulation rounds where LibTorch 2's CPU autocast runs bf16; 1.13's lists differ.
+constexpr bool kEmulationFollowsThisAutocast = TORCH_VERSION_MAJOR >= 2;
+
 // Measures phases only when asked: the untimed step pays one null check per phase.
 class PhaseClock {
  public:
@@ -45,7 +48,7 @@ Gan::Gan(const Config& config, int64_t channels, const torch::Device& device)
     : real_label_(1.0 - config.train.label_smoothing),
       bf16_autocast_(config.run.amp == "bf16"),
       device_type_(device.type()),
-      emulate_bf16_(device.is_cpu() && !cpu_has_native_bf16()) {
+      emulate_bf16_(kEmulationFollowsThisAutocast && device.is_cpu() && !cpu_has_native_bf16()) {
   if (bf16_autocast_ && !device.is_cuda() && !device.is_cpu()) {
     throw ConfigError("key 'run.amp' is bf16, which needs a CPU or CUDA device; the run is on " +
                       device.str());

@@ -53,15 +53,15 @@ class Trainer {
     logger_->info("effective config:\n" + to_yaml(config_));
     logger_->info(format("device %s (%lld CPU threads); %s", device_.str().c_str(),
                          static_cast<long long>(threads), describe_build().c_str()));
-    if (config_.run.amp == "bf16" && device_.is_cpu() && !cpu_has_native_bf16()) {
-      logger_->warn(std::string("run.amp is bf16: ") + kEmulatedBf16Note);
-    }
     logger_->info(format("data: %lld training images (%lld channels), %lld test, %lld validation; "
                          "%lld steps/epoch",
                          ll(data_.train.size()), ll(data_.train.channels()), ll(data_.test.size()),
                          ll(data_.validation.size()), ll(steps_per_epoch_)));
     torch::manual_seed(config_.train.seed);  // weight initialisation
     gan_ = std::make_unique<Gan>(config_, data_.train.channels(), device_);
+    if (config_.run.amp == "bf16" && device_.is_cpu() && !cpu_has_native_bf16()) {
+      logger_->warn("run.amp is bf16: " + no_native_bf16_note(gan_->emulates_bf16()));
+    }
     logger_->info(format(
         "G: %lld parameters (%s upconv), D: %lld parameters", ll(count_parameters(*gan_->generator)),
         resolve_upconv(config_.model.upconv, device_) == UpconvKind::kPhase ? "phase" : "native",

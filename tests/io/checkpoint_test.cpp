@@ -77,6 +77,34 @@ TEST(CheckpointTest, ModulesOptimizersAndValuesRoundTrip) {
   }
 }
 
+// Adam's state is stored per parameter in dcgan's own layout (LibTorch's differs between
+// versions): a state for another model is refused with the counts, before anything is changed.
+TEST(CheckpointTest, OptimizerStateOfAnotherModelIsRefused) {
+  testing::TempDir dir;
+  const std::string path = dir.file("ckpt.pt");
+  Generator g(small_model(), 3, UpconvKind::kNative);
+  torch::optim::Adam adam(g->parameters(), torch::optim::AdamOptions(1e-3));
+  g->forward(sample_noise(8, 100, torch::kCPU)).mean().backward();
+  adam.step();
+  CheckpointWriter writer(CheckpointKind::kTraining);
+  writer.write_optimizer("adam", adam);
+  writer.save(path);
+
+  Discriminator d(small_model(), 3);
+  torch::optim::Adam other(d->parameters(), torch::optim::AdamOptions(1e-3));
+  CheckpointReader reader(path);
+  try {
+    reader.read_optimizer("adam", other);
+    FAIL() << "no error";
+  } catch (const CheckpointError& e) {
+    EXPECT_EQ(std::string(e.what()), path + ": optimizer state 'adam' is for " +
+                                         std::to_string(g->parameters().size()) +
+                                         " parameters, the model has " +
+                                         std::to_string(d->parameters().size()));
+  }
+  EXPECT_TRUE(other.state().empty());
+}
+
 // A run trained on CUDA resumes on a CPU-only machine and on CUDA: parameters, buffers and the
 // optimizer's moments all land on the device of the module they are read into.
 TEST(CheckpointTest, TrainedOnCudaResumesOnCpuAndOnCuda) {

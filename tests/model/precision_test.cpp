@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <torch/version.h>
+
 #include <functional>
 
 #include "dcgan/model/networks.h"
@@ -56,6 +58,9 @@ class EmulatedBf16Test : public ::testing::TestWithParam<UpconvKind> {};
 // least as close to them as LibTorch's bf16 kernels' (on a CPU without native bf16 those carry
 // about twice the error of fp32 sums: see SingleLayersAreExactUpToOneBf16Rounding).
 TEST_P(EmulatedBf16Test, MatchesLibTorchsBf16Kernels) {
+  if (TORCH_VERSION_MAJOR < 2) {
+    GTEST_SKIP() << "LibTorch 1.13's CPU autocast keeps more ops in fp32; dcgan emulates 2.x's";
+  }
   torch::manual_seed(0);
   Generator g(small_model(), 3, GetParam());
   Discriminator d(small_model(), 3);

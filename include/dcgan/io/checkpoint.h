@@ -17,7 +17,10 @@
 namespace dcgan {
 
 constexpr const char* kCheckpointMagic = "dcgan-checkpoint";
-constexpr int64_t kCheckpointVersion = 1;
+// Version 2 stores Adam's state per parameter, in registration order, in dcgan's own layout: the
+// layout of LibTorch's Optimizer::save differs between versions (1.13 cannot read 2.x's). Version
+// 1 files (LibTorch's layout) are still read.
+constexpr int64_t kCheckpointVersion = 2;
 
 enum class CheckpointKind { kTraining, kGenerator };
 const char* checkpoint_kind_name(CheckpointKind kind);  // "training checkpoint", "generator file"
@@ -26,7 +29,8 @@ class CheckpointWriter {
  public:
   explicit CheckpointWriter(CheckpointKind kind);
   void write_module(const std::string& key, const torch::nn::Module& module);
-  void write_optimizer(const std::string& key, const torch::optim::Optimizer& optimizer);
+  // Adam's moments and step count for each parameter, in the optimizer's parameter order.
+  void write_optimizer(const std::string& key, const torch::optim::Adam& optimizer);
   void write_int(const std::string& key, int64_t value);
   void write_string(const std::string& key, const std::string& value);
   void write_tensor(const std::string& key, const torch::Tensor& value);
@@ -48,8 +52,9 @@ class CheckpointReader {
 
   // Copies the stored parameters and buffers into `module`, whose shapes must match exactly.
   void read_module(const std::string& key, torch::nn::Module& module);
-  // Loads the optimizer's state and moves Adam's moments to its parameters' device.
-  void read_optimizer(const std::string& key, torch::optim::Optimizer& optimizer);
+  // Loads Adam's state onto its parameters' device; a state of another parameter count or shape
+  // is a CheckpointError. The options (learning rate, betas) are the caller's to set.
+  void read_optimizer(const std::string& key, torch::optim::Adam& optimizer);
   int64_t read_int(const std::string& key);
   std::string read_string(const std::string& key);
   torch::Tensor read_tensor(const std::string& key);
@@ -62,6 +67,7 @@ class CheckpointReader {
   std::string path_;
   torch::serialize::InputArchive archive_;
   CheckpointKind kind_ = CheckpointKind::kTraining;
+  int64_t version_ = kCheckpointVersion;
 };
 
 }  // namespace dcgan

@@ -11,7 +11,8 @@
 // inputs and weights to bf16, run the fp32 kernel with autocast excluded, and round the output to
 // bf16: the results a native bf16 kernel gives, up to the order of the fp32 sums, at fp32 speed.
 // In the backward pass the roundings' gradients round the incoming gradients to bf16 in the same
-// places. Every other op (batch norm, activations) runs under autocast as it is.
+// places. Every other op (batch norm, activations) runs under autocast as it is. The rounding
+// follows LibTorch 2's CPU autocast lists; with 1.13 dcgan uses its bf16 kernels instead.
 #pragma once
 
 #include <torch/torch.h>

@@ -21,10 +21,9 @@ int64_t configure_threads(int64_t threads);
 // than fp32.
 bool cpu_has_native_bf16();
 
-// What a bf16 run on such a CPU is told, once.
-constexpr const char* kEmulatedBf16Note =
-    "this CPU has no native bf16 (AVX512-BF16, AMX or Arm BF16): bf16 is emulated with fp32 "
-    "kernels (model/precision.h), so it is no faster than fp32 here";
+// What a bf16 run on such a CPU is told, once: `emulated` when its convolutions run on fp32
+// kernels (model/precision.h), else on LibTorch's generic bf16 ones.
+std::string no_native_bf16_note(bool emulated);
 
 // One line on the LibTorch this binary runs with: its version, whether CUDA support is built in
 // (with the CUDA runtime's and cuDNN's versions) and how many devices it sees, and the CPU's bf16.

@@ -47,6 +47,9 @@ class Gan {
   // the run's current config must win.
   void set_optimizer_options(const TrainOptions& train);
 
+  // Whether bf16 autocast emulates bf16 with fp32 kernels (model/precision.h).
+  bool emulates_bf16() const { return bf16_autocast_ && emulate_bf16_; }
+
   // G(z) with batch norm in eval mode (population statistics), without gradients.
   torch::Tensor sample(const torch::Tensor& z);
 
