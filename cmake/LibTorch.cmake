@@ -25,8 +25,14 @@ endif()
 # before its package is loaded.
 file(GLOB _dcgan_venv_torch LIST_DIRECTORIES true
      "${PROJECT_SOURCE_DIR}/.venv/lib/python3*/site-packages/torch/share/cmake/Torch")
-if(Torch_DIR AND NOT Torch_DIR STREQUAL DCGAN_TORCH_CONFIG_DIR)
-  unset(DCGAN_TORCH_CONFIG_DIR CACHE)  # -DTorch_DIR=... names another LibTorch: search again
+# What the last configure found is cached: search again when -DTorch_DIR=... names another
+# LibTorch or the one found is gone (.venv/ made anew), and forget what was found in it.
+if((Torch_DIR AND NOT Torch_DIR STREQUAL DCGAN_TORCH_CONFIG_DIR) OR
+   (DCGAN_TORCH_CONFIG_DIR AND NOT EXISTS "${DCGAN_TORCH_CONFIG_DIR}/TorchConfig.cmake"))
+  foreach(_var DCGAN_TORCH_CONFIG_DIR Caffe2_DIR TORCH_LIBRARY c10_LIBRARY C10_CUDA_LIBRARY
+               kineto_LIBRARY DCGAN_LIB_torch_cpu DCGAN_LIB_c10)
+    unset(${_var} CACHE)
+  endforeach()
 endif()
 set(_dcgan_torch_candidates ${Torch_DIR} $ENV{Torch_DIR})
 string(REPLACE ":" ";" _dcgan_env_prefixes "$ENV{CMAKE_PREFIX_PATH}")
@@ -46,16 +52,26 @@ find_path(DCGAN_TORCH_CONFIG_DIR NAMES TorchConfig.cmake torch-config.cmake
   PATHS ${_dcgan_torch_candidates} NO_DEFAULT_PATH
   DOC "Folder of the LibTorch CMake package (TorchConfig.cmake)")
 if(NOT DCGAN_TORCH_CONFIG_DIR)
-  message(FATAL_ERROR "LibTorch not found: run scripts/setup.sh (PyTorch into .venv/), or point "
-                      "CMAKE_PREFIX_PATH or Torch_DIR at a LibTorch")
+  message(FATAL_ERROR "LibTorch not found: no TorchConfig.cmake in Torch_DIR, CMAKE_PREFIX_PATH, "
+                      "${PROJECT_SOURCE_DIR}/.venv/ or /usr; run scripts/setup.sh (PyTorch into "
+                      ".venv/), or point CMAKE_PREFIX_PATH or Torch_DIR at a LibTorch")
 endif()
 set(Torch_DIR "${DCGAN_TORCH_CONFIG_DIR}" CACHE PATH "LibTorch's CMake package" FORCE)
+# The libraries: <root>/lib for a libtorch zip or a wheel (<root>/share/cmake/Torch), the folder
+# two levels up for Debian's layout (/usr/lib/<arch>/cmake/Torch).
 get_filename_component(_dcgan_torch_prefix "${DCGAN_TORCH_CONFIG_DIR}/../../.." ABSOLUTE)
-set(_dcgan_torch_cuda_lib "${_dcgan_torch_prefix}/lib/libtorch_cuda${CMAKE_SHARED_LIBRARY_SUFFIX}")
+set(_dcgan_torch_libdir "${_dcgan_torch_prefix}/lib")
+if(NOT EXISTS "${_dcgan_torch_libdir}/libtorch_cpu${CMAKE_SHARED_LIBRARY_SUFFIX}")
+  get_filename_component(_dcgan_torch_libdir "${DCGAN_TORCH_CONFIG_DIR}/../.." ABSOLUTE)
+endif()
+set(_dcgan_torch_cuda_lib "${_dcgan_torch_libdir}/libtorch_cuda${CMAKE_SHARED_LIBRARY_SUFFIX}")
 
 set(DCGAN_TORCH_CUDA OFF)
 if(EXISTS "${_dcgan_torch_cuda_lib}" AND NOT DCGAN_CUDA STREQUAL "off")
   include(CheckLanguage)
+  if(NOT CMAKE_CUDA_COMPILER)
+    unset(CMAKE_CUDA_COMPILER CACHE)  # not found last time: nvcc may be on the PATH now
+  endif()
   check_language(CUDA)
   if(CMAKE_CUDA_COMPILER)
     set(DCGAN_TORCH_CUDA ON)
@@ -63,26 +79,27 @@ if(EXISTS "${_dcgan_torch_cuda_lib}" AND NOT DCGAN_CUDA STREQUAL "off")
     message(FATAL_ERROR "DCGAN_CUDA=on but no CUDA compiler (nvcc) was found: put the CUDA "
                         "toolkit's bin/ on the PATH or set CMAKE_CUDA_COMPILER")
   else()
-    message(STATUS "dcgan: ${_dcgan_torch_prefix} is a CUDA LibTorch but nvcc was not found: "
+    message(STATUS "dcgan: ${DCGAN_TORCH_CONFIG_DIR} is a CUDA LibTorch but nvcc was not found: "
                    "building for the CPU only")
   endif()
 elseif(DCGAN_CUDA STREQUAL "on")
-  message(FATAL_ERROR "DCGAN_CUDA=on but the LibTorch in ${_dcgan_torch_prefix} has no CUDA "
-                      "libraries")
+  message(FATAL_ERROR "DCGAN_CUDA=on but the LibTorch in ${DCGAN_TORCH_CONFIG_DIR} has no CUDA "
+                      "library (${_dcgan_torch_cuda_lib} expected)")
 endif()
 
 add_library(dcgan_torch INTERFACE)
 if(DCGAN_TORCH_CUDA OR NOT EXISTS "${_dcgan_torch_cuda_lib}")
   # LibTorch's package finds its own libraries and Caffe2 package with the default search paths
   # first: with Debian's libtorch-dev installed too, it would mix the two. Name them here.
-  if(EXISTS "${_dcgan_torch_prefix}/share/cmake/Caffe2")
-    set(Caffe2_DIR "${_dcgan_torch_prefix}/share/cmake/Caffe2" CACHE PATH "" FORCE)
+  get_filename_component(_dcgan_caffe2_dir "${DCGAN_TORCH_CONFIG_DIR}/../Caffe2" ABSOLUTE)
+  if(EXISTS "${_dcgan_caffe2_dir}/Caffe2Config.cmake")
+    set(Caffe2_DIR "${_dcgan_caffe2_dir}" CACHE PATH "" FORCE)
   endif()
   foreach(_pair TORCH:torch c10:c10 C10_CUDA:c10_cuda kineto:kineto)
     string(REPLACE ":" ";" _pair "${_pair}")
     list(GET _pair 0 _var)
     list(GET _pair 1 _lib)
-    set(_file "${_dcgan_torch_prefix}/lib/lib${_lib}${CMAKE_SHARED_LIBRARY_SUFFIX}")
+    set(_file "${_dcgan_torch_libdir}/lib${_lib}${CMAKE_SHARED_LIBRARY_SUFFIX}")
     if(EXISTS "${_file}")
       set(${_var}_LIBRARY "${_file}" CACHE FILEPATH "" FORCE)
     endif()
@@ -107,10 +124,10 @@ else()
        REGEX "^ *set\\(TORCH_CXX_FLAGS \"[^\"]*\"\\)")
   string(REGEX REPLACE ".*\"([^\"]*)\".*" "\\1" DCGAN_TORCH_CXX_FLAGS "${_dcgan_flags_line}")
   foreach(_lib torch_cpu c10)
-    find_library(DCGAN_LIB_${_lib} ${_lib} PATHS "${_dcgan_torch_prefix}/lib" NO_DEFAULT_PATH REQUIRED)
+    find_library(DCGAN_LIB_${_lib} ${_lib} PATHS "${_dcgan_torch_libdir}" NO_DEFAULT_PATH REQUIRED)
   endforeach()
   target_include_directories(dcgan_torch SYSTEM INTERFACE
     "${_dcgan_torch_prefix}/include" "${_dcgan_torch_prefix}/include/torch/csrc/api/include")
   target_link_libraries(dcgan_torch INTERFACE ${DCGAN_LIB_torch_cpu} ${DCGAN_LIB_c10})
 endif()
-message(STATUS "dcgan: LibTorch ${Torch_VERSION} from ${_dcgan_torch_prefix}, CUDA ${DCGAN_TORCH_CUDA}")
+message(STATUS "dcgan: LibTorch ${Torch_VERSION} from ${DCGAN_TORCH_CONFIG_DIR}, CUDA ${DCGAN_TORCH_CUDA}")

@@ -12,6 +12,7 @@
 #   THREADS="1 2"       thread counts to try (default: 1 up to every core)
 #   COMPILE=1           also the reference under torch.compile (0: not measured)
 #   BATCH=128, WARMUP=2, PYTHON=.venv/bin/python, DCGAN=./build/dcgan
+#   BENCH_LOG=FILE      where torch.compile's messages go (default: stderr)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds="${1:-3}"
@@ -38,8 +39,9 @@ measure() {  # side amp threads -> images/s
     reference) "$python" "$ref" --steps "$steps" --warmup "$warmup" --batch "$batch" \
                  --threads "$threads" --amp "$amp" | awk '/images\/s/ {print $3}' ;;
     reference-compile) "$python" "$ref" --steps "$steps" --warmup "$warmup" --batch "$batch" \
-                 --threads "$threads" --amp "$amp" --compile 2>/dev/null | awk '/images\/s/ {print $3}' ;;
-    dcgan) "$dcgan" bench --steps "$steps" --warmup "$warmup" --batch-size "$batch" \
+                 --threads "$threads" --amp "$amp" --compile 2>>"${BENCH_LOG:-/dev/stderr}" |
+                 awk '/images\/s/ {print $3}' ;;
+    dcgan) "$dcgan" bench --device cpu --steps "$steps" --warmup "$warmup" --batch-size "$batch" \
              --threads "$threads" --amp "$amp" | awk -F= '/^images_per_sec=/ {print $2}' ;;
   esac
 }
@@ -48,7 +50,7 @@ for round in $(seq 1 "$rounds"); do
     for threads in $threads_list; do
       line="round $round, amp $amp, $threads threads:"
       for side in "${sides[@]}"; do
-        r=$(measure "$side" "$amp" "$threads")
+        r=$(measure "$side" "$amp" "$threads") || r=
         [ -n "$r" ] || { echo "bench: $side (amp $amp, $threads threads) printed no rate" >&2; exit 1; }
         rates["$side $amp $threads"]="${rates["$side $amp $threads"]:-} $r"
         line+=" $side $r"

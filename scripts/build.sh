@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Configures and builds dcgan (Release) into build/. Extra arguments go to CMake's configure step,
-# e.g. scripts/build.sh -DCMAKE_PREFIX_PATH=/path/to/libtorch for another LibTorch.
+# e.g. scripts/build.sh -DTorch_DIR=/path/to/libtorch/share/cmake/Torch for another LibTorch
+# (CMAKE_PREFIX_PATH works too, for a build folder configured for the first time).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build_dir="${DCGAN_BUILD_DIR:-build}"

@@ -14,7 +14,7 @@ venv="${DCGAN_VENV:-.venv}"
 
 packages=(
   build-essential cmake ninja-build pkg-config
-  python3 python3-venv
+  python3 python3-venv python3-dev
   libtorch-dev libopenblas0-pthread
   libcli11-dev libyaml-cpp-dev libmatio-dev libstb-dev libspdlog-dev libfmt-dev
   libgtest-dev libbenchmark-dev
@@ -33,7 +33,7 @@ else
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
   echo "setup: installing ${missing[*]}"
   $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
 have_torch() {

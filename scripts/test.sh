@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs the dependencies, then builds and runs the whole test suite (ctest) twice:
+# Installs the dependencies, then builds and runs the test suite (ctest) in three builds:
 #   1. against the default LibTorch, PyTorch's in .venv/ (scripts/setup.sh), with CUDA support
 #      required wherever the CUDA toolkit (nvcc) is installed; the CUDA tests skip without a GPU;
 #   2. against Debian's LibTorch 1.13 (libtorch-dev), into build-1.13/, where the cross-version
@@ -14,7 +14,7 @@ scripts/setup.sh
 build="${DCGAN_BUILD_DIR:-build}"
 old_build="${DCGAN_OLD_BUILD_DIR:-build-1.13}"
 cpu_build="${DCGAN_CPU_BUILD_DIR:-build-cpu}"
-debian_torch=/usr/lib/x86_64-linux-gnu/cmake/Torch
+debian_torch=/usr/lib/$(gcc -print-multiarch)/cmake/Torch
 
 cuda=()
 if ! command -v nvcc >/dev/null 2>&1 && [ -x /usr/local/cuda/bin/nvcc ]; then
@@ -24,11 +24,14 @@ if command -v nvcc >/dev/null 2>&1; then
   cuda=(-DDCGAN_CUDA=on)  # the toolkit is here: a build without CUDA support is a failure
 fi
 
-DCGAN_BUILD_DIR="$build" scripts/build.sh -DDCGAN_DEPS=system -DDCGAN_MATIO=on "${cuda[@]}"
+# The LibTorch named outright: a build folder configured earlier may have cached another.
+venv_torch=$(.venv/bin/python -c 'import torch; print(torch.utils.cmake_prefix_path)')/Torch
+DCGAN_BUILD_DIR="$build" scripts/build.sh -DTorch_DIR="$venv_torch" -DDCGAN_DEPS=system \
+  -DDCGAN_MATIO=on "${cuda[@]}"
 (cd "$build" && ctest --output-on-failure -j 2 --timeout 600)
 
 DCGAN_BUILD_DIR="$old_build" scripts/build.sh -DTorch_DIR="$debian_torch" -DDCGAN_DEPS=system \
-  -DDCGAN_MATIO=on -DDCGAN_OTHER_DCGAN="$PWD/$build/dcgan"
+  -DDCGAN_MATIO=on -DDCGAN_OTHER_DCGAN="$(cd "$build" && pwd)/dcgan"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 (cd "$old_build" && ctest --output-on-failure -j 2 --timeout 600) | tee "$log"
@@ -39,6 +42,6 @@ if grep -E 'CrossVersionTest.*Skipped' "$log"; then
 fi
 
 DCGAN_BUILD_DIR="$cpu_build" DCGAN_BUILD_TARGETS="dcgan dcgan_cli_tests dcgan_train_tests dcgan_model_tests" \
-  scripts/build.sh -DDCGAN_DEPS=system -DDCGAN_MATIO=on -DDCGAN_CUDA=off
+  scripts/build.sh -DTorch_DIR="$venv_torch" -DDCGAN_DEPS=system -DDCGAN_MATIO=on -DDCGAN_CUDA=off
 (cd "$cpu_build" && ctest --output-on-failure -j 2 --timeout 600 --no-tests=error \
    -R 'VersionTest|GanTest|PrecisionTest|EmulatedBf16Test|CliTest')

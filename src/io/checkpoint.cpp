@@ -182,19 +182,22 @@ void CheckpointReader::read_optimizer(const std::string& key, torch::optim::Adam
     return;
   }
   c10::IValue count;
-  if (!nested.try_read("count", count) || !count.isInt()) fail("'" + key + "' has no parameter count");
+  if (!nested.try_read("count", count) || !count.isInt()) {
+    fail("'" + key + "' has no integer parameter count");
+  }
   if (count.toInt() != static_cast<int64_t>(params.size())) {
     fail("optimizer state '" + key + "' is for " + std::to_string(count.toInt()) +
          " parameters, the model has " + std::to_string(params.size()));
   }
-  optimizer.state().clear();
+  // Every state is read and checked before the optimizer's are replaced: all or nothing.
+  std::vector<std::unique_ptr<torch::optim::AdamParamState>> states(params.size());
   for (size_t i = 0; i < params.size(); ++i) {
     const std::string prefix = std::to_string(i) + ".";
     c10::IValue step;
     if (!nested.try_read(prefix + "step", step) || !step.isInt()) {
-      fail("'" + key + "' has no step count for parameter " + std::to_string(i));
+      fail("'" + key + "' has no integer step count for parameter " + std::to_string(i));
     }
-    if (step.toInt() < 0) continue;
+    if (step.toInt() < 0) continue;  // not stepped when saved
     auto state = std::make_unique<torch::optim::AdamParamState>();
     state->step(step.toInt());
     for (const char* name : {"exp_avg", "exp_avg_sq"}) {
@@ -204,12 +207,16 @@ void CheckpointReader::read_optimizer(const std::string& key, torch::optim::Adam
       }
       if (moment.sizes() != params[i].sizes()) {
         fail("'" + key + "." + prefix + name + "' has shape " + shape_string(moment.sizes()) +
-             ", the parameter " + shape_string(params[i].sizes()));
+             ", the parameter expects " + shape_string(params[i].sizes()));
       }
-      moment = moment.to(params[i].device());
+      moment = moment.to(params[i].options());
       std::string(name) == "exp_avg" ? state->exp_avg(moment) : state->exp_avg_sq(moment);
     }
-    optimizer.state()[state_key(optimizer, params[i])] = std::move(state);
+    states[i] = std::move(state);
+  }
+  optimizer.state().clear();
+  for (size_t i = 0; i < params.size(); ++i) {
+    if (states[i]) optimizer.state()[state_key(optimizer, params[i])] = std::move(states[i]);
   }
 }
 

@@ -38,9 +38,21 @@ torch::optim::AdamOptions adam_options(const TrainOptions& train) {
   return torch::optim::AdamOptions(train.lr).betas({train.beta1, train.beta2});
 }
 
-void set_requires_grad(torch::nn::Module& module, bool flag) {
-  for (auto& p : module.parameters()) p.set_requires_grad(flag);
-}
+// Freezes a module's parameters while alive (their gradients are not computed), even when the
+// scope is left by an exception.
+class FrozenParameters {
+ public:
+  explicit FrozenParameters(torch::nn::Module& module) : module_(module) { set(false); }
+  ~FrozenParameters() { set(true); }
+  FrozenParameters(const FrozenParameters&) = delete;
+  FrozenParameters& operator=(const FrozenParameters&) = delete;
+
+ private:
+  void set(bool flag) {
+    for (auto& p : module_.parameters()) p.set_requires_grad(flag);
+  }
+  torch::nn::Module& module_;
+};
 
 }  // namespace
 
@@ -90,17 +102,18 @@ StepStats Gan::step(const torch::Tensor& real, const torch::Tensor& z, StepPhase
 
   // G step through the updated D. D's weight gradients are not needed here: freezing its
   // parameters skips computing them (the gradient still flows through D to G).
-  set_requires_grad(*discriminator, false);
-  torch::Tensor g_logits;
+  torch::Tensor g_loss;
   {
-    Bf16Autocast autocast(bf16_autocast_, device_type_, emulate_bf16_);
-    g_logits = discriminator->forward(fake).to(torch::kFloat);
+    FrozenParameters frozen(*discriminator);
+    torch::Tensor g_logits;
+    {
+      Bf16Autocast autocast(bf16_autocast_, device_type_, emulate_bf16_);
+      g_logits = discriminator->forward(fake).to(torch::kFloat);
+    }
+    g_loss = F::binary_cross_entropy_with_logits(g_logits, torch::ones_like(g_logits));
+    g_optimizer->zero_grad();
+    g_loss.backward();
   }
-  const torch::Tensor g_loss =
-      F::binary_cross_entropy_with_logits(g_logits, torch::ones_like(g_logits));
-  g_optimizer->zero_grad();
-  g_loss.backward();
-  set_requires_grad(*discriminator, true);
   clock.lap(&StepPhases::g_backward);
   g_optimizer->step();
   clock.lap(&StepPhases::optimizers);

@@ -90,8 +90,13 @@ TEST(CheckpointTest, OptimizerStateOfAnotherModelIsRefused) {
   writer.write_optimizer("adam", adam);
   writer.save(path);
 
+  // Another model, stepped once: its state must survive the refused loads.
   Discriminator d(small_model(), 3);
   torch::optim::Adam other(d->parameters(), torch::optim::AdamOptions(1e-3));
+  d->forward(torch::rand({4, 3, 32, 32})).mean().backward();
+  other.step();
+  const size_t states = other.state().size();
+  ASSERT_GT(states, 0u);
   CheckpointReader reader(path);
   try {
     reader.read_optimizer("adam", other);
@@ -102,7 +107,23 @@ TEST(CheckpointTest, OptimizerStateOfAnotherModelIsRefused) {
                                          " parameters, the model has " +
                                          std::to_string(d->parameters().size()));
   }
-  EXPECT_TRUE(other.state().empty());
+  EXPECT_EQ(other.state().size(), states);
+
+  // The same count, another shape (g_channels 16 against 32): refused, nothing replaced.
+  ModelOptions narrow = small_model();
+  narrow.g_channels /= 2;
+  Generator h(narrow, 3, UpconvKind::kNative);
+  torch::optim::Adam h_adam(h->parameters(), torch::optim::AdamOptions(1e-3));
+  h->forward(sample_noise(8, 100, torch::kCPU)).mean().backward();
+  h_adam.step();
+  try {
+    reader.read_optimizer("adam", h_adam);
+    FAIL() << "no error";
+  } catch (const CheckpointError& e) {
+    EXPECT_NE(std::string(e.what()).find("' has shape "), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find(", the parameter expects "), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(h_adam.state().size(), h->parameters().size());
 }
 
 // A run trained on CUDA resumes on a CPU-only machine and on CUDA: parameters, buffers and the

@@ -15,8 +15,8 @@ constexpr int64_t kImageSize = 32;
 
 // Which transposed-convolution implementation G uses. Both hold the same parameters.
 enum class UpconvKind { kNative, kPhase };
-// `auto` picks kPhase on the CPU (LibTorch's CPU transposed conv is slow) and kNative elsewhere
-// (cuDNN's is fast). Throws ConfigError for another name.
+// `auto` picks kPhase on the CPU with LibTorch 1.13 (its CPU transposed conv is slow) and kNative
+// elsewhere (oneDNN's from LibTorch 2 on, cuDNN's on CUDA). Throws ConfigError for another name.
 UpconvKind resolve_upconv(const std::string& name, const torch::Device& device);
 
 // G(z): z (N, z_dim) in [-1, 1] -> images (N, channels, 32, 32) in [-1, 1].

@@ -17,7 +17,7 @@ torch::Device resolve_device(const std::string& name);
 int64_t configure_threads(int64_t threads);
 
 // Whether this CPU computes in bf16 natively (x86: AVX512-BF16 or AMX-BF16 with the OS's support;
-// AArch64: the BF16 extension). Without it bf16 autocast on the CPU emulates bf16 and is slower
+// AArch64: the BF16 extension). Without it LibTorch's bf16 kernels are generic code, slower
 // than fp32.
 bool cpu_has_native_bf16();
 
