@@ -206,7 +206,9 @@ TEST_F(TrainerTest, Bf16CheckpointsContinueInFp32AndBack) {
   config.train.max_steps = 3;
   train_new(config, "tiny");
   for (const auto& [key, value] : checkpoint_tensors(run("mixed") + "/checkpoint.pt")) {
-    if (value.is_floating_point()) EXPECT_EQ(value.scalar_type(), torch::kFloat) << key;
+    if (value.is_floating_point()) {
+      EXPECT_EQ(value.scalar_type(), torch::kFloat) << key;
+    }
   }
   TrainOutcome fp32 = train_resume(run("mixed"), {"run.amp=none", "train.max_steps=6"});
   EXPECT_EQ(fp32.steps, 6);
