@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 torch_version="${DCGAN_TORCH_VERSION:-2.15.0}"
-venv="${DCGAN_VENV:-.venv}"
+venv=.venv  # where cmake/LibTorch.cmake and scripts/bench.sh look
 
 packages=(
   build-essential cmake ninja-build pkg-config
