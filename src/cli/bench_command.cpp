@@ -81,9 +81,7 @@ void run_bench(const BenchCommandOptions& options) {
 
   torch::manual_seed(0);
   Gan gan(config, options.channels, device);
-  if (options.amp == "bf16" && device.is_cpu() && !cpu_has_native_bf16()) {
-    std::printf("warning: %s\n", no_native_bf16_note(gan.emulates_bf16()).c_str());
-  }
+  if (!gan.bf16_note().empty()) std::printf("warning: %s\n", gan.bf16_note().c_str());
   // Synthetic data as the reference benchmark: uniform in [-1, 1], already on the device.
   auto real = (torch::rand({options.batch_size, options.channels, kImageSize, kImageSize}) * 2 - 1)
                   .to(device);

@@ -65,6 +65,9 @@ Gan::Gan(const Config& config, int64_t channels, const torch::Device& device)
     throw ConfigError("key 'run.amp' is bf16, which needs a CPU or CUDA device; the run is on " +
                       device.str());
   }
+  if (bf16_autocast_ && device.is_cpu() && !cpu_has_native_bf16()) {
+    bf16_note_ = no_native_bf16_note(emulate_bf16_);
+  }
   generator = Generator(config.model, channels, resolve_upconv(config.model.upconv, device));
   discriminator = Discriminator(config.model, channels);
   init_weights(*generator, config.model.init, config.model.init_std);

@@ -40,7 +40,7 @@ class Trainer {
       : config_(std::move(config)),
         run_(std::move(run)),
         stop_(stop),
-        logger_(std::make_unique<RunLog>(run_.log())),
+        logger_(run_.log()),
         device_(resolve_device(config_.run.device)),
         grid_(parse_grid(config_.sample.grid, "sample.grid")),
         noise_gen_(make_cpu_generator(config_.train.seed)),
@@ -49,20 +49,18 @@ class Trainer {
         steps_per_epoch_(data_.train.size() / config_.train.batch_size) {  // drops the last partial batch
     const int64_t threads = configure_threads(config_.run.threads);
     if (device_.is_cuda()) at::globalContext().setBenchmarkCuDNN(config_.run.cudnn_benchmark);
-    logger_->info("run directory " + run_.root);
-    logger_->info("effective config:\n" + to_yaml(config_));
-    logger_->info(format("device %s (%lld CPU threads); %s", device_.str().c_str(),
-                         static_cast<long long>(threads), describe_build().c_str()));
-    logger_->info(format("data: %lld training images (%lld channels), %lld test, %lld validation; "
+    logger_.info("run directory " + run_.root);
+    logger_.info("effective config:\n" + to_yaml(config_));
+    logger_.info(format("device %s (%lld CPU threads); %s", device_.str().c_str(),
+                         ll(threads), describe_build().c_str()));
+    logger_.info(format("data: %lld training images (%lld channels), %lld test, %lld validation; "
                          "%lld steps/epoch",
                          ll(data_.train.size()), ll(data_.train.channels()), ll(data_.test.size()),
                          ll(data_.validation.size()), ll(steps_per_epoch_)));
     torch::manual_seed(config_.train.seed);  // weight initialisation
     gan_ = std::make_unique<Gan>(config_, data_.train.channels(), device_);
-    if (config_.run.amp == "bf16" && device_.is_cpu() && !cpu_has_native_bf16()) {
-      logger_->warn("run.amp is bf16: " + no_native_bf16_note(gan_->emulates_bf16()));
-    }
-    logger_->info(format(
+    if (!gan_->bf16_note().empty()) logger_.warn("run.amp is bf16: " + gan_->bf16_note());
+    logger_.info(format(
         "G: %lld parameters (%s upconv), D: %lld parameters", ll(count_parameters(*gan_->generator)),
         resolve_upconv(config_.model.upconv, device_) == UpconvKind::kPhase ? "phase" : "native",
         ll(count_parameters(*gan_->discriminator))));
@@ -103,7 +101,7 @@ class Trainer {
     }
     write_file_atomic(run_.config(), to_yaml(config_));
     metrics_ = std::make_unique<MetricsLog>(run_.metrics(), step_);
-    logger_->info(format("resumed at step %lld (epoch %lld, batch %lld)", ll(step_), ll(epoch_ + 1),
+    logger_.info(format("resumed at step %lld (epoch %lld, batch %lld)", ll(step_), ll(epoch_ + 1),
                          ll(batch_)));
   }
 
@@ -168,10 +166,10 @@ class Trainer {
     outcome.finished = epoch_ >= t.epochs;
     outcome.last = last_row_;
     if (outcome.finished) {
-      logger_->info(format("done: %lld steps, %lld epochs; samples in %s, generator %s", ll(step_),
+      logger_.info(format("done: %lld steps, %lld epochs; samples in %s, generator %s", ll(step_),
                            ll(epoch_), run_.samples().c_str(), run_.generator().c_str()));
     } else {
-      logger_->info(format("stopped at step %lld (train.max_steps); continue with: dcgan train "
+      logger_.info(format("stopped at step %lld (train.max_steps); continue with: dcgan train "
                            "--resume %s --set train.max_steps=0",
                            ll(step_), run_.root.c_str()));
     }
@@ -197,7 +195,7 @@ class Trainer {
     }
     metrics_->append(row);
     last_row_ = row;
-    logger_->info(format("epoch %lld/%lld step %lld | d_loss %.4f g_loss %.4f | D(x) %.3f D(G(z)) %.3f "
+    logger_.info(format("epoch %lld/%lld step %lld | d_loss %.4f g_loss %.4f | D(x) %.3f D(G(z)) %.3f "
                          "| %.1f img/s",
                          ll(row.epoch), ll(config_.train.epochs), ll(step_), row.d_loss, row.g_loss,
                          row.d_real, row.d_fake, row.images_per_sec));
@@ -241,13 +239,13 @@ class Trainer {
     writer.write_tensor("shuffle_rng", shuffle_gen_.get_state());
     writer.save(run_.checkpoint());
     save_generator_file(run_.generator(), config_, data_.train.channels(), gan_->generator);
-    logger_->info(format("checkpoint at step %lld -> %s", ll(step_), run_.checkpoint().c_str()));
+    logger_.info(format("checkpoint at step %lld -> %s", ll(step_), run_.checkpoint().c_str()));
   }
 
   Config config_;
   RunDir run_;
   StopFlag* stop_;
-  std::unique_ptr<RunLog> logger_;
+  RunLog logger_;
   torch::Device device_;
   GridSize grid_;
   at::Generator noise_gen_;

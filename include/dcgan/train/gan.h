@@ -4,6 +4,7 @@
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <string>
 
 #include "dcgan/config/config.h"
 #include "dcgan/model/networks.h"
@@ -47,8 +48,9 @@ class Gan {
   // the run's current config must win.
   void set_optimizer_options(const TrainOptions& train);
 
-  // Whether bf16 autocast emulates bf16 with fp32 kernels (model/precision.h).
-  bool emulates_bf16() const { return bf16_autocast_ && emulate_bf16_; }
+  // What a bf16 run on a CPU without native bf16 is told once (which bf16 kernels run); empty
+  // for every other run.
+  std::string bf16_note() const { return bf16_note_; }
 
   // G(z) with batch norm in eval mode (population statistics), without gradients.
   torch::Tensor sample(const torch::Tensor& z);
@@ -63,6 +65,7 @@ class Gan {
   bool bf16_autocast_;
   at::DeviceType device_type_;
   bool emulate_bf16_;  // CPU without native bf16: see model/precision.h
+  std::string bf16_note_;
 };
 
 }  // namespace dcgan
