@@ -34,6 +34,18 @@ if((Torch_DIR AND NOT Torch_DIR STREQUAL DCGAN_TORCH_CONFIG_DIR) OR
     unset(${_var} CACHE)
   endforeach()
 endif()
+# PyTorch's wheels export the copy of std::filesystem that is linked statically into
+# libtorch_cpu.so (pytorch/pytorch#133437). Where LibTorch comes before libstdc++ in an
+# executable's list of libraries, the dynamic linker binds dcgan's own std::filesystem calls to
+# that copy, which need not match the compiler's headers: with GCC 13 and PyTorch 2.11, every
+# path operation crashed. Naming libstdc++ before LibTorch binds them to the real library.
+function(dcgan_link_libstdcxx_first)
+  if(UNIX AND NOT APPLE AND CMAKE_CXX_COMPILER_ID MATCHES "GNU|Clang")
+    target_link_libraries(dcgan_torch INTERFACE
+      "-Wl,--push-state,--no-as-needed" stdc++ "-Wl,--pop-state")
+  endif()
+endfunction()
+
 set(_dcgan_torch_candidates ${Torch_DIR} $ENV{Torch_DIR})
 string(REPLACE ":" ";" _dcgan_env_prefixes "$ENV{CMAKE_PREFIX_PATH}")
 foreach(_prefix ${CMAKE_PREFIX_PATH} ${_dcgan_env_prefixes})
@@ -107,6 +119,7 @@ if(DCGAN_TORCH_CUDA OR NOT EXISTS "${_dcgan_torch_cuda_lib}")
   find_package(Torch REQUIRED CONFIG PATHS "${DCGAN_TORCH_CONFIG_DIR}" NO_DEFAULT_PATH)
   # Torch's own targets do not always carry their include directories: wrap them once.
   target_include_directories(dcgan_torch SYSTEM INTERFACE ${TORCH_INCLUDE_DIRS})
+  dcgan_link_libstdcxx_first()
   target_link_libraries(dcgan_torch INTERFACE ${TORCH_LIBRARIES})
   # PyTorch's wheel finds the CUDA libraries it was built with (NCCL, cuDNN, ...) in the nvidia/
   # packages beside it, through its own run path. The linker looks in the CUDA toolkit's folders
@@ -128,6 +141,7 @@ else()
   endforeach()
   target_include_directories(dcgan_torch SYSTEM INTERFACE
     "${_dcgan_torch_prefix}/include" "${_dcgan_torch_prefix}/include/torch/csrc/api/include")
+  dcgan_link_libstdcxx_first()
   target_link_libraries(dcgan_torch INTERFACE ${DCGAN_LIB_torch_cpu} ${DCGAN_LIB_c10})
 endif()
 message(STATUS "dcgan: LibTorch ${Torch_VERSION} from ${DCGAN_TORCH_CONFIG_DIR}, CUDA ${DCGAN_TORCH_CUDA}")
