@@ -61,8 +61,13 @@ torch::Tensor to_model_range(const torch::Tensor& images_u8, const torch::Device
     throw std::invalid_argument("to_model_range: uint8 images expected, got " +
                                 std::string(c10::toString(images_u8.scalar_type())));
   }
+  // To a GPU from page-locked memory without waiting: a copy from pageable memory would hold the
+  // host until the device has caught up, and the next step could not be queued meanwhile.
+  const torch::Tensor on_device = images_u8.is_cpu() && device.is_cuda()
+                                      ? images_u8.pin_memory().to(device, /*non_blocking=*/true)
+                                      : images_u8.to(device);
   // x / 127.5 - 1 maps 0 -> -1 and 255 -> 1 exactly.
-  return images_u8.to(device).to(torch::kFloat32).div_(127.5).sub_(1.0);
+  return on_device.to(torch::kFloat32).div_(127.5).sub_(1.0);
 }
 
 torch::Tensor to_pixel_range(const torch::Tensor& images) {

@@ -134,7 +134,8 @@ torch::Tensor sample_noise(int64_t n, int64_t z_dim, const torch::Device& device
                            c10::optional<at::Generator> generator) {
   // Drawn on the CPU so a seed gives the same noise on every device.
   auto z = at::empty({n, z_dim}, torch::kFloat).uniform_(-1.0, 1.0, generator);
-  return z.to(device);
+  // To a GPU from page-locked memory, without holding the host (data/image_set.h's reason).
+  return device.is_cuda() ? z.pin_memory().to(device, /*non_blocking=*/true) : z.to(device);
 }
 
 }  // namespace dcgan
