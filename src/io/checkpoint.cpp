@@ -44,13 +44,17 @@ auto state_key(Optimizer& optimizer, const torch::Tensor& p) {
 
 const torch::optim::AdamParamState* adam_state(const torch::optim::Adam& optimizer,
                                                const torch::Tensor& p) {
-  const auto& states = optimizer.state();
-  const auto found = states.find(state_key(optimizer, p));
-  if (found == states.end()) return nullptr;
-  return dynamic_cast<const torch::optim::AdamParamState*>(found->second.get());
+  return find_adam_state(const_cast<torch::optim::Adam&>(optimizer), p);
 }
 
 }  // namespace
+
+torch::optim::AdamParamState* find_adam_state(torch::optim::Adam& optimizer, const torch::Tensor& p) {
+  auto& states = optimizer.state();
+  const auto found = states.find(state_key(optimizer, p));
+  if (found == states.end()) return nullptr;
+  return dynamic_cast<torch::optim::AdamParamState*>(found->second.get());
+}
 
 const char* checkpoint_kind_name(CheckpointKind kind) {
   return kind == CheckpointKind::kTraining ? "training checkpoint" : "generator file";

@@ -25,6 +25,10 @@ constexpr int64_t kCheckpointVersion = 2;
 enum class CheckpointKind { kTraining, kGenerator };
 const char* checkpoint_kind_name(CheckpointKind kind);  // "training checkpoint", "generator file"
 
+// The state torch's Adam keeps for parameter `p`, or nullptr before its first step (the map's
+// key differs between LibTorch 1.13 and 2).
+torch::optim::AdamParamState* find_adam_state(torch::optim::Adam& optimizer, const torch::Tensor& p);
+
 class CheckpointWriter {
  public:
   explicit CheckpointWriter(CheckpointKind kind);
