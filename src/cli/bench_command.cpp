@@ -55,6 +55,8 @@ void setup_bench(CLI::App& app) {
   cmd->add_option("--amp", options->amp, "none or bf16 (autocast, CPU or CUDA)")
       ->capture_default_str()
       ->check(CLI::IsMember({"none", "bf16"}));
+  cmd->add_flag("--cuda-graphs", options->cuda_graphs,
+                "capture the step in a CUDA graph and replay it (run.cuda_graphs; CUDA only)");
   cmd->add_option("--data", options->data, "also time loading this data file")
       ->check(CLI::ExistingFile);
   cmd->add_option("--format", options->format, "svhn_mat or idx (default: from the extension)")
@@ -68,15 +70,17 @@ void run_bench(const BenchCommandOptions& options) {
   config.model.upconv = options.upconv;
   config.run.device = options.device;
   config.run.amp = options.amp;
+  config.run.cuda_graphs = options.cuda_graphs;
   validate(config);
   const torch::Device device = resolve_device(options.device);
   const int64_t threads = configure_threads(options.threads);
   if (device.is_cuda()) at::globalContext().setBenchmarkCuDNN(config.run.cudnn_benchmark);
   const bool phase = resolve_upconv(options.upconv, device) == UpconvKind::kPhase;
-  std::printf("dcgan bench: device %s, %lld threads, batch %lld, %lld channels, upconv %s, amp %s\n",
+  std::printf("dcgan bench: device %s, %lld threads, batch %lld, %lld channels, upconv %s, amp %s, "
+              "CUDA graphs %s\n",
               device.str().c_str(), static_cast<long long>(threads),
               static_cast<long long>(options.batch_size), static_cast<long long>(options.channels),
-              phase ? "phase" : "native", options.amp.c_str());
+              phase ? "phase" : "native", options.amp.c_str(), options.cuda_graphs ? "on" : "off");
   std::printf("%s\n", describe_build().c_str());
 
   torch::manual_seed(0);
@@ -107,8 +111,8 @@ void run_bench(const BenchCommandOptions& options) {
   StepPhases phases;
   for (int64_t i = 0; i < options.steps; ++i) step(&phases);
   const double total = phases.total();
-  std::printf("phases: G forward %.1f%%, D forward+backward %.1f%%, G backward through D %.1f%%, "
-              "optimizers %.1f%%\n",
+  std::printf("phases%s: G forward %.1f%%, D forward+backward %.1f%%, G backward through D %.1f%%, "
+              "optimizers %.1f%%\n", options.cuda_graphs ? " (of eager steps: a graph has none)" : "",
               100 * phases.g_forward / total, 100 * phases.d_forward_backward / total,
               100 * phases.g_backward / total, 100 * phases.optimizers / total);
 

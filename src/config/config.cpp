@@ -49,7 +49,7 @@ const KeySpec kKeys[] = {
     DCGAN_KEY(train, seed),        DCGAN_KEY(train, print_every), DCGAN_KEY(train, show_every),
     DCGAN_KEY(train, max_steps),   DCGAN_KEY(run, out_dir),       DCGAN_KEY(run, name),
     DCGAN_KEY(run, device),        DCGAN_KEY(run, threads),       DCGAN_KEY(run, amp),
-    DCGAN_KEY(run, cudnn_benchmark), DCGAN_KEY(sample, grid),
+    DCGAN_KEY(run, cudnn_benchmark), DCGAN_KEY(run, cuda_graphs), DCGAN_KEY(sample, grid),
 };
 
 #undef DCGAN_KEY

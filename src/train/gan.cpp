@@ -7,6 +7,7 @@
 #include "dcgan/error.h"
 #include "dcgan/model/precision.h"
 #include "dcgan/train/device.h"
+#include "cuda_graph_step.h"
 
 namespace dcgan {
 namespace {
@@ -61,6 +62,7 @@ Gan::Gan(const Config& config, int64_t channels, const torch::Device& device)
       bf16_autocast_(config.run.amp == "bf16"),
       device_type_(device.type()),
       emulate_bf16_(kEmulationFollowsThisAutocast && device.is_cpu() && !cpu_has_native_bf16()) {
+  if (config.run.cuda_graphs) graph_ = make_cuda_graph_step(device);
   if (bf16_autocast_ && !device.is_cuda() && !device.is_cpu()) {
     throw ConfigError("key 'run.amp' is bf16, which needs a CPU or CUDA device; the run is on " +
                       device.str());
@@ -79,7 +81,17 @@ Gan::Gan(const Config& config, int64_t channels, const torch::Device& device)
       std::make_unique<torch::optim::Adam>(discriminator->parameters(), adam_options(config.train));
 }
 
+Gan::~Gan() = default;
+Gan::Gan(Gan&&) noexcept = default;
+Gan& Gan::operator=(Gan&&) noexcept = default;
+
 StepStats Gan::step(const torch::Tensor& real, const torch::Tensor& z, StepPhases* phases) {
+  if (graph_ && phases == nullptr) return graph_->step(*this, real, z);
+  return eager_step(real, z, phases, [](torch::optim::Adam& adam) { adam.step(); });
+}
+
+StepStats Gan::eager_step(const torch::Tensor& real, const torch::Tensor& z, StepPhases* phases,
+                          const std::function<void(torch::optim::Adam&)>& adam_step) {
   namespace F = torch::nn::functional;
   PhaseClock clock(phases, real.device());
   torch::Tensor fake, real_logits, fake_logits;
@@ -100,7 +112,7 @@ StepStats Gan::step(const torch::Tensor& real, const torch::Tensor& z, StepPhase
   d_optimizer->zero_grad();
   d_loss.backward();
   clock.lap(&StepPhases::d_forward_backward);
-  d_optimizer->step();
+  adam_step(*d_optimizer);
   clock.lap(&StepPhases::optimizers);
 
   // G step through the updated D. D's weight gradients are not needed here: freezing its
@@ -118,7 +130,7 @@ StepStats Gan::step(const torch::Tensor& real, const torch::Tensor& z, StepPhase
     g_loss.backward();
   }
   clock.lap(&StepPhases::g_backward);
-  g_optimizer->step();
+  adam_step(*g_optimizer);
   clock.lap(&StepPhases::optimizers);
 
   torch::NoGradGuard no_grad;
@@ -136,6 +148,7 @@ void Gan::set_optimizer_options(const TrainOptions& train) {
       group.set_options(std::make_unique<torch::optim::AdamOptions>(adam_options(train)));
     }
   }
+  if (graph_) graph_->reset();  // the captured update holds the old options
 }
 
 torch::Tensor Gan::sample(const torch::Tensor& z) {

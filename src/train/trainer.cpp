@@ -17,6 +17,7 @@
 #include "dcgan/train/device.h"
 #include "dcgan/train/gan.h"
 #include "dcgan/train/progress.h"
+#include "cuda_graph_step.h"
 
 namespace dcgan {
 namespace {
@@ -267,7 +268,8 @@ class Trainer {
 // Everything that can fail on the user's input, checked before a run directory is touched.
 DataSplits load_checked_data(const Config& config) {
   validate(config);
-  resolve_device(config.run.device);
+  const torch::Device device = resolve_device(config.run.device);
+  if (config.run.cuda_graphs) check_cuda_graphs(device);
   if (config.data.train.empty()) {
     throw ConfigError("key 'data.train' is empty: name the training file");
   }

@@ -562,6 +562,13 @@ TEST_F(ReliabilityTest, BadConfigIsRefusedBeforeAnythingIsWritten) {
        "dcgan: error: --set: unknown key 'train.lrr' (did you mean 'train.lr'?)"},
       {"unknown section in YAML", "train --config {dir}/typo.yaml --out {dir}/runs",
        "dcgan: error: {dir}/typo.yaml:4: unknown key 'trian.lr' (did you mean 'train.lr'?)"},
+      {"CUDA graphs on the CPU", "train --config {cfg} --device cpu --set run.cuda_graphs=true",
+#ifdef DCGAN_WITH_CUDA
+       "dcgan: error: key 'run.cuda_graphs' is true, which needs a CUDA device; the run is on cpu"},
+#else
+       "dcgan: error: key 'run.cuda_graphs' is true, which needs a build with CUDA support; this "
+       "build is for the CPU only (dcgan --version)"},
+#endif
       {"--config with --resume", "train --config {cfg} --resume {dir}",
        "dcgan: error: --config excludes --resume (see dcgan --help)"},
       {"unknown option", "train --config {cfg} --frobnicate",

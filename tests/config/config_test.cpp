@@ -65,6 +65,7 @@ void expect_same(const Config& a, const Config& b) {
   EXPECT_EQ(a.run.threads, b.run.threads);
   EXPECT_EQ(a.run.amp, b.run.amp);
   EXPECT_EQ(a.run.cudnn_benchmark, b.run.cudnn_benchmark);
+  EXPECT_EQ(a.run.cuda_graphs, b.run.cuda_graphs);
   EXPECT_EQ(a.sample.grid, b.sample.grid);
 }
 
@@ -101,6 +102,7 @@ TEST(ConfigDefaults, MatchTheHeader) {
   EXPECT_EQ(c.run.threads, 0);
   EXPECT_EQ(c.run.amp, "none");
   EXPECT_TRUE(c.run.cudnn_benchmark);
+  EXPECT_FALSE(c.run.cuda_graphs);
   EXPECT_EQ(c.sample.grid, "6x12");
 }
 
@@ -118,7 +120,7 @@ TEST(ConfigKeys, ListsEveryKeyInDeclarationOrderAndNothingElse) {
       "train.seed",        "train.print_every", "train.show_every",
       "train.max_steps",   "run.out_dir",       "run.name",
       "run.device",        "run.threads",       "run.amp",
-      "run.cudnn_benchmark", "sample.grid"};
+      "run.cudnn_benchmark", "run.cuda_graphs", "sample.grid"};
   EXPECT_EQ(config_keys(), expected);
 }
 
@@ -525,6 +527,7 @@ TEST(ToYaml, DefaultsAreHumanReadable) {
             "  threads: 0\n"
             "  amp: none\n"
             "  cudnn_benchmark: true\n"
+            "  cuda_graphs: false\n"
             "sample:\n"
             "  grid: 6x12\n");
 }
@@ -562,6 +565,7 @@ TEST(ToYaml, RoundTripsEveryField) {
   modified.run.threads = 16;
   modified.run.amp = "bf16";
   modified.run.cudnn_benchmark = false;
+  modified.run.cuda_graphs = true;
   modified.sample.grid = "yes";
 
   const std::string yaml = to_yaml(modified);

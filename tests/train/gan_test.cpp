@@ -4,7 +4,13 @@
 
 #include <algorithm>
 #include <cmath>
+#include <string>
 #include <utility>
+#include <vector>
+
+#include "dcgan/error.h"
+#include "dcgan/io/checkpoint.h"
+#include "dcgan/train/capturable_adam.h"
 
 namespace dcgan {
 namespace {
@@ -14,6 +20,30 @@ Config small_config() {
   config.model.g_channels = 16;
   config.model.d_channels = 4;
   return config;
+}
+
+// Whether two GANs that took the same steps hold the same weights: all but 1 % of each tensor's
+// elements within 1e-5. Adam moves every weight by about lr whatever the gradient's size, so a
+// weight whose gradient is within rounding of zero may move the other way: that 1 %. The bias of
+// a layer that batch norm follows has a gradient of exactly zero in exact arithmetic (the norm
+// subtracts it again), so its steps are the signs of rounding noise: those tensors are left out,
+// found by their gradient in `a`.
+void expect_same_weights(Gan& a, Gan& b) {
+  for (auto [from, to] : {std::pair<torch::nn::Module*, torch::nn::Module*>{
+                              a.generator.ptr().get(), b.generator.ptr().get()},
+                          {a.discriminator.ptr().get(), b.discriminator.ptr().get()}}) {
+    auto other = to->named_parameters();
+    int compared = 0;
+    for (const auto& p : from->named_parameters()) {
+      ASSERT_TRUE(p.value().grad().defined()) << p.key();
+      if (p.value().grad().abs().max().item<double>() < 1e-6) continue;
+      ++compared;
+      const torch::Tensor diff = (other[p.key()].detach().cpu() - p.value().detach().cpu()).abs();
+      const double off = (diff > 1e-5).to(torch::kDouble).mean().item<double>();
+      EXPECT_LT(off, 0.01) << p.key() << ": " << off * 100 << "% of the weights differ";
+    }
+    EXPECT_GE(compared, 8);
+  }
 }
 
 TEST(GanTest, StepReportsTheReferenceLossesAndUpdatesBothNetworks) {
@@ -183,26 +213,7 @@ TEST(GanCudaTest, CudaStepMatchesTheCpuStep) {
   EXPECT_NEAR(on_cuda.g_loss.item<double>(), on_cpu.g_loss.item<double>(), 1e-4);
   EXPECT_NEAR(on_cuda.d_real.item<double>(), on_cpu.d_real.item<double>(), 1e-5);
   EXPECT_NEAR(on_cuda.d_fake.item<double>(), on_cpu.d_fake.item<double>(), 1e-5);
-  // Adam's first step moves every weight by about lr whatever the gradient's size, so a weight
-  // whose gradient is within rounding of zero may move the other way: allow a few of those. The
-  // bias of a layer that batch norm follows has a gradient of exactly zero in exact arithmetic
-  // (the norm subtracts it again), so its step is the sign of rounding noise on each device:
-  // those are left out, found by their CPU gradient.
-  for (auto [a, b] : {std::pair<torch::nn::Module*, torch::nn::Module*>{
-                          cpu.generator.ptr().get(), cuda.generator.ptr().get()},
-                      {cpu.discriminator.ptr().get(), cuda.discriminator.ptr().get()}}) {
-    auto on_cuda_params = b->named_parameters();
-    int compared = 0;
-    for (const auto& p : a->named_parameters()) {
-      ASSERT_TRUE(p.value().grad().defined()) << p.key();
-      if (p.value().grad().abs().max().item<double>() < 1e-6) continue;
-      ++compared;
-      const torch::Tensor diff = (on_cuda_params[p.key()].detach().cpu() - p.value()).abs();
-      const double off = (diff > 1e-5).to(torch::kDouble).mean().item<double>();
-      EXPECT_LT(off, 0.01) << p.key() << ": " << off * 100 << "% of the weights differ";
-    }
-    EXPECT_GE(compared, 8);
-  }
+  expect_same_weights(cpu, cuda);
 }
 
 // Training works on CUDA in fp32 and under bf16 autocast: the tiny task above is learnt, the
@@ -222,6 +233,118 @@ TEST_P(GanCudaAmpTest, LearnsAConstantImageOnCuda) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Precision, GanCudaAmpTest, ::testing::Values("none", "bf16"));
+
+// CapturableAdam is torch's Adam: from a common first step, the same gradients give the same
+// weights, moments and step counts, also with an eager step of torch's Adam in between.
+TEST(CapturableAdamTest, TakesTorchsAdamSteps) {
+  torch::manual_seed(0);
+  const std::vector<torch::Tensor> start = {torch::randn({5, 3}), torch::randn({7})};
+  std::vector<torch::Tensor> a, b;
+  for (const auto& t : start) {
+    a.push_back(t.clone().requires_grad_());
+    b.push_back(t.clone().requires_grad_());
+  }
+  const auto options = torch::optim::AdamOptions(2e-3).betas({0.5, 0.999});
+  torch::optim::Adam reference(a, options), adam(b, options);
+  auto set_grads = [&a, &b](int step) {
+    torch::manual_seed(100 + step);
+    for (size_t i = 0; i < a.size(); ++i) {
+      const torch::Tensor g = torch::randn(a[i].sizes()) * (i + 1);
+      a[i].mutable_grad() = g.clone();
+      b[i].mutable_grad() = g.clone();
+    }
+  };
+  set_grads(0);
+  reference.step();
+  adam.step();
+  CapturableAdam capturable(adam);
+  for (int step = 1; step <= 6; ++step) {
+    set_grads(step);
+    reference.step();
+    if (step == 3) {
+      adam.step();  // torch's own step in between: the device count must follow
+    } else {
+      capturable.sync_from_host();
+      capturable.step();
+      capturable.advance_host_steps();
+    }
+  }
+  for (size_t i = 0; i < a.size(); ++i) {
+    EXPECT_TRUE(torch::allclose(b[i], a[i], 1e-6, 1e-7)) << "parameter " << i;
+    const torch::optim::AdamParamState* ra = find_adam_state(reference, a[i]);
+    const torch::optim::AdamParamState* rb = find_adam_state(adam, b[i]);
+    ASSERT_TRUE(ra != nullptr && rb != nullptr);
+    EXPECT_EQ(rb->step(), 7);
+    EXPECT_TRUE(torch::allclose(rb->exp_avg(), ra->exp_avg(), 1e-6, 1e-8));
+    EXPECT_TRUE(torch::allclose(rb->exp_avg_sq(), ra->exp_avg_sq(), 1e-6, 1e-10));
+  }
+}
+
+TEST(CapturableAdamTest, RefusesAnAdamItCannotFollow) {
+  torch::Tensor p = torch::zeros({3}, torch::requires_grad());
+  torch::optim::Adam fresh({p}, torch::optim::AdamOptions(1e-3));
+  EXPECT_THROW(CapturableAdam{fresh}, std::invalid_argument);  // no state yet
+  torch::optim::Adam decaying({p}, torch::optim::AdamOptions(1e-3).weight_decay(0.1));
+  p.mutable_grad() = torch::ones({3});
+  decaying.step();
+  EXPECT_THROW(CapturableAdam{decaying}, std::invalid_argument);
+}
+
+TEST(GanTest, CudaGraphsOnTheCpuAreAConfigErrorNamingTheKey) {
+  Config config = small_config();
+  config.run.cuda_graphs = true;
+  try {
+    Gan gan(config, 3, torch::kCPU);
+    FAIL() << "no error";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("key 'run.cuda_graphs'"), std::string::npos) << e.what();
+  }
+}
+
+// Steps replayed from a CUDA graph are the eager steps: the same statistics at each step (the
+// first three eager, the fourth captured and replayed, the rest replayed) and the same weights
+// after them, to the tolerance of the CUDA step against the CPU step above. The host's Adam step
+// counts follow the replays, as a checkpoint needs.
+class GanCudaGraphTest : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(GanCudaGraphTest, ReplayedStepsAreTheEagerSteps) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+  auto& context = at::globalContext();
+  const bool tf32_cudnn = context.allowTF32CuDNN();
+  const bool tf32_cublas = context.allowTF32CuBLAS();
+  context.setAllowTF32CuDNN(false);
+  context.setAllowTF32CuBLAS(false);
+  Config config = small_config();
+  config.run.amp = GetParam();
+  torch::manual_seed(0);
+  Gan eager(config, 3, torch::kCUDA);
+  config.run.cuda_graphs = true;
+  torch::manual_seed(0);
+  Gan graphed(config, 3, torch::kCUDA);
+  const double loss_tolerance = GetParam() == "bf16" ? 2e-2 : 1e-4;
+  constexpr int kSteps = 8;
+  for (int step = 0; step < kSteps; ++step) {
+    torch::manual_seed(50 + step);
+    const torch::Tensor real = (torch::rand({16, 3, 32, 32}) * 2 - 1).to(torch::kCUDA);
+    const torch::Tensor z = sample_noise(16, 100, torch::kCUDA);
+    const StepStats e = eager.step(real, z);
+    const StepStats g = graphed.step(real, z);
+    EXPECT_NEAR(g.d_loss.item<double>(), e.d_loss.item<double>(), loss_tolerance) << "step " << step;
+    EXPECT_NEAR(g.g_loss.item<double>(), e.g_loss.item<double>(), loss_tolerance) << "step " << step;
+    EXPECT_NEAR(g.d_real.item<double>(), e.d_real.item<double>(), loss_tolerance) << "step " << step;
+    EXPECT_NEAR(g.d_fake.item<double>(), e.d_fake.item<double>(), loss_tolerance) << "step " << step;
+  }
+  context.setAllowTF32CuDNN(tf32_cudnn);
+  context.setAllowTF32CuBLAS(tf32_cublas);
+  expect_same_weights(eager, graphed);
+  for (auto* adam : {graphed.g_optimizer.get(), graphed.d_optimizer.get()}) {
+    for (const auto& p : adam->param_groups()[0].params()) {
+      EXPECT_EQ(find_adam_state(*adam, p)->step(), kSteps);
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Precision, GanCudaGraphTest, ::testing::Values("none", "bf16"));
 
 }  // namespace
 }  // namespace dcgan

@@ -38,6 +38,7 @@ struct BenchCommandOptions {
   std::string device = "auto";
   int64_t threads = 0;
   std::string amp = "none";
+  bool cuda_graphs = false;  // run.cuda_graphs
   std::string data;            // also time loading this file
   std::string format;          // its data.format; default from the extension
 };

@@ -78,6 +78,9 @@ struct RunOptions {
   std::string amp = "none";
   // Let cuDNN time its algorithms on the first steps and keep the fastest (CUDA only).
   bool cudnn_benchmark = true;
+  // Capture the whole training step in one CUDA graph after a few eager steps, and replay it
+  // (CUDA only; LibTorch 2.1 or later built with CUDA).
+  bool cuda_graphs = false;
 };
 
 struct SampleOptions {

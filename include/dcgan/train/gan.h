@@ -4,6 +4,8 @@
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <string>
 
 #include "dcgan/config/config.h"
@@ -30,17 +32,25 @@ struct StepPhases {
   double total() const { return g_forward + d_forward_backward + g_backward + optimizers; }
 };
 
+class CudaGraphStep;
+
 class Gan {
  public:
   // Builds G and D for `channels`-channel images on `device`, initialised per options.model.init
   // from the global LibTorch generator (seed it first). run.amp = bf16 runs the forward passes
   // under the device's autocast (CPU or CUDA): weights, optimizer state and losses stay fp32. On
   // a CPU without native bf16 the convolutions emulate it at fp32 speed (model/precision.h).
+  // run.cuda_graphs: the step is captured in a CUDA graph after a few eager steps and replayed
+  // (ConfigError where that cannot run).
   Gan(const Config& config, int64_t channels, const torch::Device& device);
+  ~Gan();
+  Gan(Gan&&) noexcept;
+  Gan& operator=(Gan&&) noexcept;
 
   // One reference step: D on the real and the fake batch (separate batch statistics), D's Adam
   // step; then G through the updated D, G's Adam step. real: (N, C, 32, 32) in [-1, 1] on the
-  // device; z: (N, z_dim) on the device. `phases`, when given, receives each phase's time.
+  // device; z: (N, z_dim) on the device. `phases`, when given, receives each phase's time; such
+  // a step runs eagerly even under run.cuda_graphs (a graph has no phases to time).
   StepStats step(const torch::Tensor& real, const torch::Tensor& z, StepPhases* phases = nullptr);
 
   // Sets both optimizers' learning rate and betas from `train`. A resumed run loads Adam's state
@@ -61,11 +71,17 @@ class Gan {
   std::unique_ptr<torch::optim::Adam> d_optimizer;
 
  private:
+  friend class CudaGraphStep;
+  // The step as eager code, `adam_step` doing each optimizer's update.
+  StepStats eager_step(const torch::Tensor& real, const torch::Tensor& z, StepPhases* phases,
+                       const std::function<void(torch::optim::Adam&)>& adam_step);
+
   double real_label_;
   bool bf16_autocast_;
   at::DeviceType device_type_;
   bool emulate_bf16_;  // CPU without native bf16: see model/precision.h
   std::string bf16_note_;
+  std::unique_ptr<CudaGraphStep> graph_;  // run.cuda_graphs
 };
 
 }  // namespace dcgan
