@@ -144,4 +144,8 @@ else()
   dcgan_link_libstdcxx_first()
   target_link_libraries(dcgan_torch INTERFACE ${DCGAN_LIB_torch_cpu} ${DCGAN_LIB_c10})
 endif()
+if(DCGAN_TORCH_CUDA)
+  # Code that calls LibTorch's CUDA library directly (CUDA graphs) is compiled only then.
+  target_compile_definitions(dcgan_torch INTERFACE DCGAN_WITH_CUDA=1)
+endif()
 message(STATUS "dcgan: LibTorch ${Torch_VERSION} from ${DCGAN_TORCH_CONFIG_DIR}, CUDA ${DCGAN_TORCH_CUDA}")
