@@ -249,7 +249,7 @@ TEST(CapturableAdamTest, TakesTorchsAdamSteps) {
   auto set_grads = [&a, &b](int step) {
     torch::manual_seed(100 + step);
     for (size_t i = 0; i < a.size(); ++i) {
-      const torch::Tensor g = torch::randn(a[i].sizes()) * (i + 1);
+      const torch::Tensor g = torch::randn(a[i].sizes()) * static_cast<double>(i + 1);
       a[i].mutable_grad() = g.clone();
       b[i].mutable_grad() = g.clone();
     }
