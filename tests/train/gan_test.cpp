@@ -22,6 +22,26 @@ Config small_config() {
   return config;
 }
 
+// While alive, CUDA's fp32 convolutions and matrix products run in fp32, not TF32.
+class NoTf32 {
+ public:
+  NoTf32()
+      : cudnn_(at::globalContext().allowTF32CuDNN()),
+        cublas_(at::globalContext().allowTF32CuBLAS()) {
+    at::globalContext().setAllowTF32CuDNN(false);
+    at::globalContext().setAllowTF32CuBLAS(false);
+  }
+  ~NoTf32() {
+    at::globalContext().setAllowTF32CuDNN(cudnn_);
+    at::globalContext().setAllowTF32CuBLAS(cublas_);
+  }
+  NoTf32(const NoTf32&) = delete;
+  NoTf32& operator=(const NoTf32&) = delete;
+
+ private:
+  bool cudnn_, cublas_;
+};
+
 // Whether two GANs that took the same steps hold the same weights: all but 1 % of each tensor's
 // elements within 1e-5. Adam moves every weight by about lr whatever the gradient's size, so a
 // weight whose gradient is within rounding of zero may move the other way: that 1 %. The bias of
@@ -183,11 +203,7 @@ TEST(GanTest, LearnsAConstantImageUnderCpuBf16) {
 // TF32 is off so that fp32 means fp32 on both.
 TEST(GanCudaTest, CudaStepMatchesTheCpuStep) {
   if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
-  auto& context = at::globalContext();
-  const bool tf32_cudnn = context.allowTF32CuDNN();
-  const bool tf32_cublas = context.allowTF32CuBLAS();
-  context.setAllowTF32CuDNN(false);
-  context.setAllowTF32CuBLAS(false);
+  NoTf32 fp32_means_fp32;
 
   Config config = small_config();
   torch::manual_seed(0);
@@ -206,8 +222,6 @@ TEST(GanCudaTest, CudaStepMatchesTheCpuStep) {
   const torch::Tensor z = sample_noise(16, 100, torch::kCPU);
   const StepStats on_cpu = cpu.step(real, z);
   const StepStats on_cuda = cuda.step(real.to(torch::kCUDA), z.to(torch::kCUDA));
-  context.setAllowTF32CuDNN(tf32_cudnn);
-  context.setAllowTF32CuBLAS(tf32_cublas);
 
   EXPECT_NEAR(on_cuda.d_loss.item<double>(), on_cpu.d_loss.item<double>(), 1e-4);
   EXPECT_NEAR(on_cuda.g_loss.item<double>(), on_cpu.g_loss.item<double>(), 1e-4);
@@ -309,11 +323,7 @@ class GanCudaGraphTest : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(GanCudaGraphTest, ReplayedStepsAreTheEagerSteps) {
   if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
-  auto& context = at::globalContext();
-  const bool tf32_cudnn = context.allowTF32CuDNN();
-  const bool tf32_cublas = context.allowTF32CuBLAS();
-  context.setAllowTF32CuDNN(false);
-  context.setAllowTF32CuBLAS(false);
+  NoTf32 fp32_means_fp32;
   Config config = small_config();
   config.run.amp = GetParam();
   torch::manual_seed(0);
@@ -334,8 +344,6 @@ TEST_P(GanCudaGraphTest, ReplayedStepsAreTheEagerSteps) {
     EXPECT_NEAR(g.d_real.item<double>(), e.d_real.item<double>(), loss_tolerance) << "step " << step;
     EXPECT_NEAR(g.d_fake.item<double>(), e.d_fake.item<double>(), loss_tolerance) << "step " << step;
   }
-  context.setAllowTF32CuDNN(tf32_cudnn);
-  context.setAllowTF32CuBLAS(tf32_cublas);
   expect_same_weights(eager, graphed);
   for (auto* adam : {graphed.g_optimizer.get(), graphed.d_optimizer.get()}) {
     for (const auto& p : adam->param_groups()[0].params()) {
