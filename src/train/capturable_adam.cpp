@@ -8,7 +8,7 @@
 
 namespace dcgan {
 
-CapturableAdam::CapturableAdam(torch::optim::Adam& adam) : adam_(adam) {
+CapturableAdam::CapturableAdam(torch::optim::Adam& adam) {
   if (adam.param_groups().size() != 1) {
     throw std::invalid_argument("CapturableAdam: one parameter group expected");
   }

@@ -73,8 +73,9 @@ struct RunOptions {
   std::string device = "auto";
   // CPU threads for LibTorch; 0 uses every core.
   int64_t threads = 0;
-  // Mixed precision on CUDA: `none` (fp32) or `bf16` (autocast; weights, optimizer and losses
-  // stay fp32). CUDA only: on the CPU bf16 convolutions are slower than fp32.
+  // Mixed precision: `none` (fp32) or `bf16` (the forward passes under the device's autocast, CPU
+  // or CUDA; weights, optimizer and losses stay fp32). On a CPU without native bf16 it is
+  // emulated with fp32 kernels: no faster than fp32 (model/precision.h).
   std::string amp = "none";
   // Let cuDNN time its algorithms on the first steps and keep the fastest (CUDA only).
   bool cudnn_benchmark = true;

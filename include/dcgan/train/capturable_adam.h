@@ -35,7 +35,6 @@ class CapturableAdam {
   void sync_from_host();
 
  private:
-  torch::optim::Adam& adam_;
   std::vector<torch::Tensor> params_, exp_avg_, exp_avg_sq_;
   std::vector<torch::optim::AdamParamState*> states_;
   double lr_, beta1_, beta2_, eps_;
