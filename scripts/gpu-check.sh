@@ -71,7 +71,12 @@ fi
 #    check at the end: the steps below still run, and say what else works.
 failures=()
 test_log="$build_dir/gpu-check-tests.log"
-(cd "$build_dir" && ctest --output-on-failure -j "$jobs" --timeout 600 ${TESTS:+-R "$TESTS"} \
+# Each test process gets its share of the cores: JOBS processes of nproc OpenMP threads each
+# spin against each other, and two CPU training tests that take 3 s alone timed out at 300 s
+# this way on a 16-core machine.
+threads_per_test=$(( $(nproc) / jobs > 0 ? $(nproc) / jobs : 1 ))
+(cd "$build_dir" && OMP_NUM_THREADS="${OMP_NUM_THREADS:-$threads_per_test}" \
+  ctest --output-on-failure -j "$jobs" --timeout 600 ${TESTS:+-R "$TESTS"} \
   ${TESTS_EXCLUDE:+-E "$TESTS_EXCLUDE"}) 2>&1 | tee "$test_log" || failures+=("the test suite")
 if [ "$device" = cuda ]; then
   cuda_tests=$(grep -E 'Test +#.*Cuda' "$test_log" || true)
