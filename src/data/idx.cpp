@@ -20,6 +20,7 @@ namespace dcgan {
 namespace {
 
 constexpr uint32_t kMagicUint8Images = 0x00000803;  // type 0x08 (uint8), 3 dimensions
+constexpr uint32_t kMagicUint8Labels = 0x00000801;  // type 0x08 (uint8), 1 dimension
 constexpr int64_t kSide = 32;
 constexpr int64_t kHeaderBytes = 16;
 // Deflate's largest expansion: one 258-byte match per 2 bits of input, so about 1032:1.
@@ -172,6 +173,53 @@ ImageSet load_idx_images(const std::string& path, int64_t limit) {
     }
   }
   return set;
+}
+
+torch::Tensor load_idx_labels(const std::string& path, int64_t limit) {
+  struct stat info;
+  if (stat(path.c_str(), &info) != 0 || S_ISDIR(info.st_mode)) {
+    throw DataError(path + ": cannot open as an IDX label file (missing?)");
+  }
+  GzFile file(gzopen(path.c_str(), "rb"));
+  if (!file) throw DataError(path + ": cannot open (missing?), " + std::strerror(errno));
+  std::array<unsigned char, 8> header{};
+  const size_t header_read = read_up_to(file.get(), path, header.data(), header.size());
+  if (header_read < header.size()) {
+    throw DataError(path + ": an IDX label header of 8 bytes expected, found " +
+                    std::to_string(header_read) + " bytes");
+  }
+  const uint32_t magic = big_endian_u32(header.data());
+  if (magic != kMagicUint8Labels) {
+    throw DataError(path + ": IDX magic 0x00000801 (uint8 labels, 1 dimension) expected, found " +
+                    hex32(magic));
+  }
+  const int64_t count = big_endian_u32(header.data() + 4);
+  const int64_t keep = limit > 0 && limit < count ? limit : count;
+  const auto file_size = static_cast<int64_t>(info.st_size);
+  if (keep > file_size * kMaxDeflateRatio) {
+    throw DataError(path + ": " + std::to_string(count) + " labels in a file of " +
+                    std::to_string(file_size) + " bytes (header corrupt?)");
+  }
+  std::vector<unsigned char> bytes(static_cast<size_t>(keep));
+  const size_t got = read_up_to(file.get(), path, bytes.data(), bytes.size());
+  if (static_cast<int64_t>(got) < keep) {
+    throw DataError(path + ": " + std::to_string(count) + " labels expected, found " +
+                    std::to_string(got));
+  }
+  torch::Tensor labels = torch::empty({keep}, torch::kInt64);
+  int64_t* out = labels.data_ptr<int64_t>();
+  for (int64_t i = 0; i < keep; ++i) out[i] = bytes[static_cast<size_t>(i)];
+  return labels;
+}
+
+std::string idx_labels_beside(const std::string& images_path) {
+  const std::string images = "images-idx3-ubyte";
+  const size_t at = images_path.rfind(images);
+  if (at == std::string::npos) return {};
+  std::string labels = images_path;
+  labels.replace(at, images.size(), "labels-idx1-ubyte");
+  struct stat info;
+  return stat(labels.c_str(), &info) == 0 && S_ISREG(info.st_mode) ? labels : std::string();
 }
 
 }  // namespace dcgan

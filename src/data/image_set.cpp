@@ -15,7 +15,21 @@ namespace {
 
 ImageSet load_file(const std::string& format, const std::string& path, int64_t limit) {
   if (format == "svhn_mat") return load_svhn_mat(path, limit);
-  if (format == "idx") return load_idx_images(path, limit);
+  if (format == "idx") {
+    // Labels, when a label file lies beside the images under the MNIST names: the feature
+    // network that measures quality trains on them.
+    ImageSet set = load_idx_images(path, limit);
+    const std::string labels = idx_labels_beside(path);
+    if (!labels.empty()) {
+      set.labels = load_idx_labels(labels, limit);
+      if (set.labels.size(0) != set.size()) {
+        throw DataError(labels + ": one label per image of " + path + " expected (" +
+                        std::to_string(set.size()) + "), found " +
+                        std::to_string(set.labels.size(0)));
+      }
+    }
+    return set;
+  }
   throw DataError("data.format: svhn_mat or idx expected, found '" + format + "'");
 }
 

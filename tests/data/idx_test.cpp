@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "dcgan/error.h"
+#include "testing/idx_writer.h"
 #include "testing/temp_dir.h"
 
 namespace dcgan {
@@ -245,6 +246,50 @@ TEST(Idx, LoadsRealFashionMnist) {
   EXPECT_EQ(
       set.images.masked_select(border.expand({10, 1, 32, 32})).count_nonzero().item<int64_t>(), 0);
   EXPECT_GT(set.images.count_nonzero().item<int64_t>(), 1000);  // real pictures, not zeros
+
+  // Its labels lie beside it under the MNIST names, and load_data picks them up.
+  DataOptions options;
+  options.format = "idx";
+  options.train = kFashionMnist;
+  options.limit = 1000;
+  const ImageSet labelled = load_data(options).train;
+  ASSERT_EQ(labelled.labels.sizes(), (std::vector<int64_t>{1000}));
+  EXPECT_EQ(labelled.labels.min().item<int64_t>(), 0);
+  EXPECT_EQ(labelled.labels.max().item<int64_t>(), 9);
+  EXPECT_EQ(labelled.labels[0].item<int64_t>(), 9);  // the first training image is an ankle boot
+}
+
+TEST(IdxLabels, AreFoundBesideTheImagesAndMustMatchTheirCount) {
+  testing::TempDir dir;
+  const std::string images = testing::write_labelled_idx(dir.path().string(), 20, 0, 4, 1);
+  EXPECT_EQ(idx_labels_beside(images), dir.file("train-labels-idx1-ubyte"));
+  EXPECT_EQ(idx_labels_beside(dir.file("other.idx")), "");
+  const torch::Tensor labels = load_idx_labels(dir.file("train-labels-idx1-ubyte"));
+  ASSERT_EQ(labels.numel(), 20);
+  EXPECT_TRUE(torch::equal(load_idx_labels(dir.file("train-labels-idx1-ubyte"), 5),
+                           labels.narrow(0, 0, 5)));
+  DataOptions options;
+  options.format = "idx";
+  options.train = images;
+  EXPECT_TRUE(torch::equal(load_data(options).train.labels, labels));
+
+  // A label file with another count, an image file given as labels.
+  testing::write_idx_labels(dir.file("train-labels-idx1-ubyte"), torch::zeros({19}, torch::kLong));
+  try {
+    load_data(options);
+    FAIL();
+  } catch (const DataError& e) {
+    EXPECT_STREQ(e.what(), (dir.file("train-labels-idx1-ubyte") + ": one label per image of " +
+                            images + " expected (20), found 19")
+                               .c_str());
+  }
+  try {
+    load_idx_labels(images);
+    FAIL();
+  } catch (const DataError& e) {
+    EXPECT_NE(std::string(e.what()).find(images + ": IDX magic 0x00000801"), std::string::npos)
+        << e.what();
+  }
 }
 
 }  // namespace

@@ -15,4 +15,12 @@ namespace dcgan {
 // corrupt file, or an image size other than 28x28 or 32x32 (32x32 is kept as is).
 ImageSet load_idx_images(const std::string& path, int64_t limit = 0);
 
+// Reads an IDX1 uint8 label file (magic 0x00000801), the first `limit` labels when > 0, as (N)
+// int64. Throws DataError "<path>: ...".
+torch::Tensor load_idx_labels(const std::string& path, int64_t limit = 0);
+
+// The label file that goes with an image file by the MNIST naming convention
+// ("...-images-idx3-ubyte[.gz]" -> "...-labels-idx1-ubyte[.gz]") when it exists, else "".
+std::string idx_labels_beside(const std::string& images_path);
+
 }  // namespace dcgan
