@@ -57,7 +57,26 @@ torch::optim::AdamParamState* find_adam_state(torch::optim::Adam& optimizer, con
 }
 
 const char* checkpoint_kind_name(CheckpointKind kind) {
-  return kind == CheckpointKind::kTraining ? "training checkpoint" : "generator file";
+  switch (kind) {
+    case CheckpointKind::kTraining: return "training checkpoint";
+    case CheckpointKind::kGenerator: return "generator file";
+    case CheckpointKind::kFeatures: return "feature network";
+  }
+  return "checkpoint";
+}
+
+bool is_dcgan_checkpoint(const std::string& path) {
+  std::error_code error;
+  if (!std::filesystem::is_regular_file(path, error)) return false;
+  try {
+    torch::serialize::InputArchive archive;
+    archive.load_from(path, torch::Device(torch::kCPU));
+    c10::IValue magic;
+    return archive.try_read("magic", magic) && magic.isString() &&
+           magic.toStringRef() == kCheckpointMagic;
+  } catch (const std::exception&) {
+    return false;
+  }
 }
 
 CheckpointWriter::CheckpointWriter(CheckpointKind kind) {
@@ -104,6 +123,10 @@ void CheckpointWriter::write_tensor(const std::string& key, const torch::Tensor&
   archive_.write(key, value.detach().to(torch::kCPU));
 }
 
+void CheckpointWriter::write_double(const std::string& key, double value) {
+  archive_.write(key, c10::IValue(value));
+}
+
 void CheckpointWriter::save(const std::string& path) {
   std::ostringstream bytes;
   archive_.save_to(bytes);
@@ -133,7 +156,7 @@ CheckpointReader::CheckpointReader(const std::string& path) : path_(path) {
          std::to_string(kCheckpointVersion) + ")");
   }
   version_ = version.toInt();
-  if (!archive_.try_read("kind", kind) || !kind.isInt() || kind.toInt() < 0 || kind.toInt() > 1) {
+  if (!archive_.try_read("kind", kind) || !kind.isInt() || kind.toInt() < 0 || kind.toInt() > 2) {
     fail("checkpoint kind is missing or unknown");
   }
   kind_ = static_cast<CheckpointKind>(kind.toInt());
@@ -240,6 +263,19 @@ torch::Tensor CheckpointReader::read_tensor(const std::string& key) {
   torch::Tensor value;
   if (!archive_.try_read(key, value)) fail("has no tensor '" + key + "'");
   return value;
+}
+
+double CheckpointReader::read_double(const std::string& key) {
+  c10::IValue value;
+  if (!archive_.try_read(key, value) || !value.isDouble()) fail("has no number '" + key + "'");
+  return value.toDouble();
+}
+
+bool CheckpointReader::has(const std::string& key) {
+  c10::IValue value;
+  if (archive_.try_read(key, value)) return true;
+  torch::serialize::InputArchive nested;
+  return archive_.try_read(key, nested);
 }
 
 }  // namespace dcgan

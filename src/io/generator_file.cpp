@@ -6,11 +6,12 @@
 namespace dcgan {
 
 void save_generator_file(const std::string& path, const Config& config, int64_t channels,
-                         Generator& generator) {
+                         Generator& generator, Generator* ema) {
   CheckpointWriter writer(CheckpointKind::kGenerator);
   writer.write_string("config", to_yaml(config));
   writer.write_int("channels", channels);
   writer.write_module("generator", *generator);
+  if (ema != nullptr && *ema) writer.write_module("generator_ema", **ema);
   writer.save(path);
 }
 
@@ -34,6 +35,13 @@ LoadedGenerator load_generator_file(const std::string& path, const torch::Device
   reader.read_module("generator", *loaded.generator);
   loaded.generator->to(device);
   loaded.generator->eval();
+  if (reader.has("generator_ema")) {
+    loaded.ema = Generator(loaded.config.model, loaded.channels,
+                           resolve_upconv(loaded.config.model.upconv, device));
+    reader.read_module("generator_ema", *loaded.ema);
+    loaded.ema->to(device);
+    loaded.ema->eval();
+  }
   return loaded;
 }
 

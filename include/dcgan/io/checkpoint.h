@@ -22,8 +22,12 @@ constexpr const char* kCheckpointMagic = "dcgan-checkpoint";
 // 1 files (LibTorch's layout) are still read.
 constexpr int64_t kCheckpointVersion = 2;
 
-enum class CheckpointKind { kTraining, kGenerator };
-const char* checkpoint_kind_name(CheckpointKind kind);  // "training checkpoint", "generator file"
+enum class CheckpointKind { kTraining, kGenerator, kFeatures };
+// "training checkpoint", "generator file", "feature network"
+const char* checkpoint_kind_name(CheckpointKind kind);
+
+// Whether `path` is a readable file with dcgan's checkpoint header (of any kind).
+bool is_dcgan_checkpoint(const std::string& path);
 
 // The state torch's Adam keeps for parameter `p`, or nullptr before its first step (the map's
 // key differs between LibTorch 1.13 and 2).
@@ -38,6 +42,7 @@ class CheckpointWriter {
   void write_int(const std::string& key, int64_t value);
   void write_string(const std::string& key, const std::string& value);
   void write_tensor(const std::string& key, const torch::Tensor& value);
+  void write_double(const std::string& key, double value);
   // Serialises everything to `path` with write_file_atomic. Throws IoError.
   void save(const std::string& path);
 
@@ -62,6 +67,9 @@ class CheckpointReader {
   int64_t read_int(const std::string& key);
   std::string read_string(const std::string& key);
   torch::Tensor read_tensor(const std::string& key);
+  double read_double(const std::string& key);
+  // Whether the file has an entry `key` (sections written by newer versions, e.g. an EMA model).
+  bool has(const std::string& key);
 
   const std::string& path() const { return path_; }
 
