@@ -47,14 +47,16 @@ const KeySpec kKeys[] = {
     DCGAN_KEY(train, epochs),      DCGAN_KEY(train, batch_size),  DCGAN_KEY(train, lr),
     DCGAN_KEY(train, beta1),       DCGAN_KEY(train, beta2),       DCGAN_KEY(train, label_smoothing),
     DCGAN_KEY(train, seed),        DCGAN_KEY(train, print_every), DCGAN_KEY(train, show_every),
-    DCGAN_KEY(train, max_steps),   DCGAN_KEY(run, out_dir),       DCGAN_KEY(run, name),
-    DCGAN_KEY(run, device),        DCGAN_KEY(run, threads),       DCGAN_KEY(run, amp),
-    DCGAN_KEY(run, cudnn_benchmark), DCGAN_KEY(run, cuda_graphs), DCGAN_KEY(sample, grid),
+    DCGAN_KEY(train, max_steps),   DCGAN_KEY(train, ema),         DCGAN_KEY(run, out_dir),
+    DCGAN_KEY(run, name),          DCGAN_KEY(run, device),        DCGAN_KEY(run, threads),
+    DCGAN_KEY(run, amp),           DCGAN_KEY(run, cudnn_benchmark), DCGAN_KEY(run, cuda_graphs),
+    DCGAN_KEY(sample, grid),       DCGAN_KEY(eval, every),        DCGAN_KEY(eval, num),
+    DCGAN_KEY(eval, features),     DCGAN_KEY(eval, feature_epochs),
 };
 
 #undef DCGAN_KEY
 
-const char* const kSections[] = {"data", "model", "train", "run", "sample"};
+const char* const kSections[] = {"data", "model", "train", "run", "sample", "eval"};
 
 const KeySpec* find_key(const std::string& name) {
   for (const KeySpec& spec : kKeys) {
@@ -246,7 +248,7 @@ void apply_yaml_node(Config& config, const YAML::Node& root, const std::string& 
   if (root.IsNull()) return;
   if (!root.IsMap()) {
     throw ConfigError(prefix(with_line(source, root.Mark())) +
-                      "expected a mapping of sections (data, model, train, run, sample)");
+                      "expected a mapping of sections (data, model, train, run, sample, eval)");
   }
   for (const auto& section_entry : root) {
     const YAML::Node& section_key = section_entry.first;
@@ -419,6 +421,7 @@ void validate(const Config& config) {
   check_at_least("train.print_every", train.print_every, 1);
   check_at_least("train.show_every", train.show_every, 1);
   check_at_least("train.max_steps", train.max_steps, 0);
+  check_unit_open("train.ema", train.ema);
 
   const RunOptions& run = config.run;
   if (run.out_dir.empty()) throw ConfigError("key 'run.out_dir' must not be empty");
@@ -430,6 +433,14 @@ void validate(const Config& config) {
   check_choice("run.amp", run.amp, {"none", "bf16"});
 
   parse_grid(config.sample.grid, "key 'sample.grid'");
+
+  const EvalOptions& eval = config.eval;
+  check_at_least("eval.every", eval.every, 0);
+  check_int("eval.num", eval.num, 0, 1000000);
+  if (eval.features.empty()) {
+    throw ConfigError("key 'eval.features' must be `auto` or the path of a feature network");
+  }
+  check_int("eval.feature_epochs", eval.feature_epochs, 1, 1000);
 }
 
 std::vector<std::string> config_keys() {

@@ -59,6 +59,7 @@ class FrozenParameters {
 
 Gan::Gan(const Config& config, int64_t channels, const torch::Device& device)
     : real_label_(1.0 - config.train.label_smoothing),
+      ema_decay_(config.train.ema),
       bf16_autocast_(config.run.amp == "bf16"),
       device_type_(device.type()),
       emulate_bf16_(kEmulationFollowsThisAutocast && device.is_cpu() && !cpu_has_native_bf16()) {
@@ -76,6 +77,11 @@ Gan::Gan(const Config& config, int64_t channels, const torch::Device& device)
   init_weights(*discriminator, config.model.init, config.model.init_std);
   generator->to(device);
   discriminator->to(device);
+  if (ema_decay_ > 0) {
+    ema_generator = Generator(config.model, channels, resolve_upconv(config.model.upconv, device));
+    ema_generator->to(device);
+    reset_ema();
+  }
   g_optimizer = std::make_unique<torch::optim::Adam>(generator->parameters(), adam_options(config.train));
   d_optimizer =
       std::make_unique<torch::optim::Adam>(discriminator->parameters(), adam_options(config.train));
@@ -86,8 +92,35 @@ Gan::Gan(Gan&&) noexcept = default;
 Gan& Gan::operator=(Gan&&) noexcept = default;
 
 StepStats Gan::step(const torch::Tensor& real, const torch::Tensor& z, StepPhases* phases) {
-  if (graph_ && phases == nullptr) return graph_->step(*this, real, z);
-  return eager_step(real, z, phases, [](torch::optim::Adam& adam) { adam.step(); });
+  StepStats stats = graph_ && phases == nullptr
+                        ? graph_->step(*this, real, z)
+                        : eager_step(real, z, phases, [](torch::optim::Adam& adam) { adam.step(); });
+  if (ema_generator) update_ema();
+  return stats;
+}
+
+void Gan::reset_ema() {
+  if (!ema_generator) return;
+  torch::NoGradGuard no_grad;
+  auto from = generator->parameters();
+  auto to = ema_generator->parameters();
+  for (size_t i = 0; i < to.size(); ++i) to[i].copy_(from[i]);
+  auto from_buffers = generator->buffers();
+  auto to_buffers = ema_generator->buffers();
+  for (size_t i = 0; i < to_buffers.size(); ++i) to_buffers[i].copy_(from_buffers[i]);
+  ema_generator->eval();
+}
+
+void Gan::update_ema() {
+  // ema = decay * ema + (1 - decay) * p, i.e. ema.lerp_(p, 1 - decay). Batch norm's running
+  // statistics are copied: an average of running averages would lag twice.
+  torch::NoGradGuard no_grad;
+  auto from = generator->parameters();
+  auto to = ema_generator->parameters();
+  for (size_t i = 0; i < to.size(); ++i) to[i].lerp_(from[i], 1.0 - ema_decay_);
+  auto from_buffers = generator->buffers();
+  auto to_buffers = ema_generator->buffers();
+  for (size_t i = 0; i < to_buffers.size(); ++i) to_buffers[i].copy_(from_buffers[i]);
 }
 
 StepStats Gan::eager_step(const torch::Tensor& real, const torch::Tensor& z, StepPhases* phases,
@@ -153,6 +186,7 @@ void Gan::set_optimizer_options(const TrainOptions& train) {
 
 torch::Tensor Gan::sample(const torch::Tensor& z) {
   torch::NoGradGuard no_grad;
+  if (ema_generator) return ema_generator->forward(z);
   generator->eval();
   auto images = generator->forward(z);
   generator->train();

@@ -18,8 +18,9 @@ std::string format_metrics_row(const MetricsRow& r) {
   return line;
 }
 
-MetricsLog::MetricsLog(const std::string& path, int64_t resume_step) : path_(path) {
-  std::string kept = std::string(kMetricsHeader) + "\n";
+MetricsLog::MetricsLog(const std::string& path, int64_t resume_step, const std::string& header)
+    : path_(path) {
+  std::string kept = header + "\n";
   if (resume_step >= 0) {
     std::ifstream in(path);
     std::string line;
@@ -36,8 +37,10 @@ MetricsLog::MetricsLog(const std::string& path, int64_t resume_step) : path_(pat
   if (!out_) throw IoError(path + ": cannot open for appending");
 }
 
-void MetricsLog::append(const MetricsRow& row) {
-  out_ << format_metrics_row(row) << '\n';
+void MetricsLog::append(const MetricsRow& row) { append_line(format_metrics_row(row)); }
+
+void MetricsLog::append_line(const std::string& line) {
+  out_ << line << '\n';
   out_.flush();
   if (!out_) throw IoError(path_ + ": cannot write (disk full?)");
 }

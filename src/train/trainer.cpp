@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cmath>
 #include <memory>
+#include <limits>
 #include <optional>
 
 #include "dcgan/data/image_set.h"
@@ -15,6 +16,7 @@
 #include "dcgan/io/png.h"
 #include "dcgan/log/log.h"
 #include "dcgan/train/device.h"
+#include "dcgan/train/evaluation.h"
 #include "dcgan/train/gan.h"
 #include "dcgan/train/progress.h"
 #include "cuda_graph_step.h"
@@ -27,6 +29,7 @@ using Clock = std::chrono::steady_clock;
 // Independent random streams, so that e.g. changing the grid size does not change training.
 constexpr uint64_t kShuffleStream = 1;
 constexpr uint64_t kFixedNoiseStream = 2;
+constexpr uint64_t kEvalNoiseStream = 3;
 
 long long ll(int64_t value) { return static_cast<long long>(value); }
 
@@ -76,6 +79,7 @@ class Trainer {
     write_grid_png(run_.real_samples(),
                    to_model_range(data_.train.images.slice(0, 0, shown), torch::kCPU), grid_);
     metrics_ = std::make_unique<MetricsLog>(run_.metrics(), -1);
+    quality_resume_step_ = -1;
   }
 
   void restore(CheckpointReader& reader) {
@@ -83,6 +87,18 @@ class Trainer {
     reader.read_module("discriminator", *gan_->discriminator);
     reader.read_optimizer("g_optimizer", *gan_->g_optimizer);
     reader.read_optimizer("d_optimizer", *gan_->d_optimizer);
+    if (gan_->ema_generator) {
+      if (reader.has("generator_ema")) {
+        reader.read_module("generator_ema", *gan_->ema_generator);
+      } else {
+        gan_->reset_ema();
+        logger_.info("train.ema is on and the checkpoint has no average yet: it starts here");
+      }
+    }
+    if (reader.has("best_fid")) {
+      best_fid_ = reader.read_double("best_fid");
+      best_step_ = reader.read_int("best_step");
+    }
     gan_->set_optimizer_options(config_.train);  // e.g. --set train.lr=... on resume
     step_ = reader.read_int("step");
     epoch_ = reader.read_int("epoch");
@@ -102,6 +118,7 @@ class Trainer {
     }
     write_file_atomic(run_.config(), to_yaml(config_));
     metrics_ = std::make_unique<MetricsLog>(run_.metrics(), step_);
+    quality_resume_step_ = step_;
     logger_.info(format("resumed at step %lld (epoch %lld, batch %lld)", ll(step_), ll(epoch_ + 1),
                          ll(batch_)));
   }
@@ -138,6 +155,10 @@ class Trainer {
           log_step(stats);
         }
         if (step_ % t.show_every == 0) write_samples(fixed_noise);
+        if (config_.eval.every > 0 && step_ % config_.eval.every == 0) {
+          progress.clear();
+          evaluate();
+        }
         if (batch_ == steps_per_epoch_) {
           batch_ = 0;
           ++epoch_;
@@ -166,6 +187,8 @@ class Trainer {
     outcome.epochs = epoch_;
     outcome.finished = epoch_ >= t.epochs;
     outcome.last = last_row_;
+    outcome.best_fid = best_fid_;
+    outcome.best_step = best_step_;
     if (outcome.finished) {
       logger_.info(format("done: %lld steps, %lld epochs; samples in %s, generator %s", ll(step_),
                            ll(epoch_), run_.samples().c_str(), run_.generator().c_str()));
@@ -178,6 +201,61 @@ class Trainer {
   }
 
  private:
+  // The quality measurement of eval.every, set up at its first use: its feature network (built
+  // now for `auto` when the dataset has none yet) and the real images' features, once. Returns
+  // false when quality cannot be measured (said once in the log).
+  bool setup_evaluation() {
+    if (evaluator_) return true;
+    if (evaluation_off_) return false;
+    evaluation_off_ = true;
+    const ImageSet real = reference_images(data_);
+    if (config_.eval.features == "auto" && !data_.train.labels.defined()) {
+      logger_.warn("quality is not measured: eval.features is auto and " + config_.data.train +
+                   " has no labels to train the feature network on (set eval.features to a "
+                   "TorchScript module, or eval.every to 0)");
+      return false;
+    }
+    if (real.size() < 10) {
+      logger_.warn(format("quality is not measured: %lld real images, at least 10 are needed",
+                          ll(real.size())));
+      return false;
+    }
+    const int64_t num = resolve_eval_num(config_.eval.num, real.size(), "key 'eval.num'");
+    // Building the feature network seeds the global generator: the run's own state must not move.
+    at::Generator global = at::detail::getDefaultCPUGenerator();  // a handle to it
+    const torch::Tensor global_rng = global.get_state();
+    auto features = open_features(config_, config_.eval.features, device_, ScriptInput{},
+                                  [this](const std::string& line) { logger_.info(line); });
+    global.set_state(global_rng);
+    logger_.info(format("quality every %lld steps on %lld images against %s: %s",
+                        ll(config_.eval.every), ll(num),
+                        data_.test.size() + data_.validation.size() > 0 ? "the test file"
+                                                                        : "the training set",
+                        features->describe().c_str()));
+    evaluator_ = std::make_unique<QualityEvaluator>(std::move(features), real, num,
+                                                    config_.train.seed + kEvalNoiseStream, device_);
+    quality_ = std::make_unique<MetricsLog>(run_.quality(), quality_resume_step_, kQualityHeader);
+    evaluation_off_ = false;
+    return true;
+  }
+
+  void evaluate() {
+    if (!setup_evaluation()) return;
+    const QualityReport report = evaluator_->evaluate(gan_->sampling_generator());
+    quality_->append_line(format_quality_row(step_, report));
+    std::string line = "quality at step " + std::to_string(step_) +
+                       (gan_->ema_generator ? " (EMA generator): " : ": ") +
+                       describe_quality(report);
+    if (!(report.fid >= best_fid_) && std::isfinite(report.fid)) {  // lower, or the first
+      best_fid_ = report.fid;
+      best_step_ = step_;
+      save_generator_file(run_.best_generator(), config_, data_.train.channels(), gan_->generator,
+                          gan_->ema_generator ? &gan_->ema_generator : nullptr);
+      line += " | best so far -> " + run_.best_generator();
+    }
+    logger_.info(line);
+  }
+
   void log_step(const StepStats& stats) {
     const double seconds = std::chrono::duration<double>(Clock::now() - window_start_).count();
     MetricsRow row;
@@ -231,6 +309,11 @@ class Trainer {
     writer.write_module("discriminator", *gan_->discriminator);
     writer.write_optimizer("g_optimizer", *gan_->g_optimizer);
     writer.write_optimizer("d_optimizer", *gan_->d_optimizer);
+    if (gan_->ema_generator) writer.write_module("generator_ema", *gan_->ema_generator);
+    if (best_step_ >= 0) {
+      writer.write_double("best_fid", best_fid_);
+      writer.write_int("best_step", best_step_);
+    }
     writer.write_int("step", step_);
     writer.write_int("epoch", epoch_);
     writer.write_int("batch", batch_);
@@ -239,7 +322,8 @@ class Trainer {
     writer.write_tensor("noise_rng", noise_gen_.get_state());
     writer.write_tensor("shuffle_rng", shuffle_gen_.get_state());
     writer.save(run_.checkpoint());
-    save_generator_file(run_.generator(), config_, data_.train.channels(), gan_->generator);
+    save_generator_file(run_.generator(), config_, data_.train.channels(), gan_->generator,
+                        gan_->ema_generator ? &gan_->ema_generator : nullptr);
     logger_.info(format("checkpoint at step %lld -> %s", ll(step_), run_.checkpoint().c_str()));
   }
 
@@ -255,6 +339,12 @@ class Trainer {
   int64_t steps_per_epoch_;
   std::unique_ptr<Gan> gan_;
   std::unique_ptr<MetricsLog> metrics_;
+  std::unique_ptr<QualityEvaluator> evaluator_;  // eval.every > 0
+  std::unique_ptr<MetricsLog> quality_;
+  bool evaluation_off_ = false;
+  int64_t quality_resume_step_ = -1;  // rows of quality.csv after it are dropped when opened
+  double best_fid_ = std::numeric_limits<double>::infinity();
+  int64_t best_step_ = -1;
   torch::Tensor fixed_noise_;  // (rows*cols, z_dim) on the CPU
   torch::Tensor order_;        // this epoch's image order, (N) int64
   int64_t step_ = 0;   // steps done
@@ -273,11 +363,17 @@ DataSplits load_checked_data(const Config& config) {
   if (config.data.train.empty()) {
     throw ConfigError("key 'data.train' is empty: name the training file");
   }
+  if (config.eval.every > 0 && config.eval.features != "auto") {
+    load_feature_extractor(config.eval.features, torch::kCPU);  // a wrong file fails here
+  }
   DataSplits data = load_data(config.data);
   if (data.train.size() < config.train.batch_size) {
     throw ConfigError("key 'train.batch_size' is " + std::to_string(config.train.batch_size) +
                       " but the training set has only " + std::to_string(data.train.size()) +
                       " images");
+  }
+  if (config.eval.every > 0 && config.eval.num > 0) {
+    resolve_eval_num(config.eval.num, reference_images(data).size(), "key 'eval.num'");
   }
   return data;
 }

@@ -104,6 +104,10 @@ TEST(ConfigDefaults, MatchTheHeader) {
   EXPECT_TRUE(c.run.cudnn_benchmark);
   EXPECT_FALSE(c.run.cuda_graphs);
   EXPECT_EQ(c.sample.grid, "6x12");
+  EXPECT_EQ(c.train.ema, 0.0);
+  EXPECT_EQ(c.eval.every, 1000);
+  EXPECT_EQ(c.eval.num, 0);
+  EXPECT_EQ(c.eval.features, "auto");
 }
 
 TEST(ConfigDefaults, PassValidation) { EXPECT_NO_THROW(validate(Config{})); }
@@ -118,9 +122,11 @@ TEST(ConfigKeys, ListsEveryKeyInDeclarationOrderAndNothingElse) {
       "train.epochs",      "train.batch_size",  "train.lr",
       "train.beta1",       "train.beta2",       "train.label_smoothing",
       "train.seed",        "train.print_every", "train.show_every",
-      "train.max_steps",   "run.out_dir",       "run.name",
-      "run.device",        "run.threads",       "run.amp",
-      "run.cudnn_benchmark", "run.cuda_graphs", "sample.grid"};
+      "train.max_steps",   "train.ema",         "run.out_dir",
+      "run.name",          "run.device",        "run.threads",
+      "run.amp",           "run.cudnn_benchmark", "run.cuda_graphs",
+      "sample.grid",       "eval.every",        "eval.num",
+      "eval.features",     "eval.feature_epochs"};
   EXPECT_EQ(config_keys(), expected);
 }
 
@@ -289,8 +295,8 @@ TEST(ApplyYaml, PrecedenceIsDefaultsThenFileThenOverrides) {
 TEST(ApplyYaml, ReportsEachErrorWithSourceAndLine) {
   const std::vector<ErrorCase> cases = {
       {"- data\n- model\n",
-       "cfg.yaml:1: expected a mapping of sections (data, model, train, run, sample)"},
-      {"hello\n", "cfg.yaml:1: expected a mapping of sections (data, model, train, run, sample)"},
+       "cfg.yaml:1: expected a mapping of sections (data, model, train, run, sample, eval)"},
+      {"hello\n", "cfg.yaml:1: expected a mapping of sections (data, model, train, run, sample, eval)"},
       {"data:\n  format: idx\ntrain: 5\n", "cfg.yaml:3: section 'train' must be a mapping of keys"},
       {"train:\n  - lr\n", "cfg.yaml:1: section 'train' must be a mapping of keys"},
       {"train:\n  epochs: 3\n  lr: [1, 2]\n",
@@ -449,6 +455,12 @@ TEST(Validate, ChecksEveryRange) {
       {"sample.grid", "6x",
        "key 'sample.grid': expected ROWSxCOLS with each between 1 and 256 (like 6x12), got '6x'"},
       {"sample.grid", "1x1", ""},
+      {"train.ema", "1", "key 'train.ema' must be >= 0 and < 1, got 1"},
+      {"train.ema", "0.999", ""},
+      {"eval.every", "-1", "key 'eval.every' must be >= 0, got -1"},
+      {"eval.num", "-5", "key 'eval.num' must be between 0 and 1000000, got -5"},
+      {"eval.features", "", "key 'eval.features' must be `auto` or the path of a feature network"},
+      {"eval.feature_epochs", "0", "key 'eval.feature_epochs' must be between 1 and 1000, got 0"},
   };
   for (const RangeCase& test : cases) {
     Config config;

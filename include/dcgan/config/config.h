@@ -62,6 +62,10 @@ struct TrainOptions {
   int64_t show_every = 100;
   // Stop after this many steps in total (0: run all epochs). A run stopped this way can resume.
   int64_t max_steps = 0;
+  // Exponential moving average of G's weights, updated after every G step with this decay
+  // (0: off; 0.999 is usual). Batch-norm buffers are copied, not averaged. Sample grids,
+  // `dcgan sample`, `eval` and `interpolate` use the averaged generator when there is one.
+  double ema = 0;
 };
 
 struct RunOptions {
@@ -89,12 +93,27 @@ struct SampleOptions {
   std::string grid = "6x12";
 };
 
+struct EvalOptions {
+  // Measure FID, KID, precision/recall and density/coverage every N steps of training (0: off).
+  int64_t every = 1000;
+  // Generated and real images compared; 0: 10,000 or as many real images as there are. The real
+  // images are the test file's (all of it) when data.test is set, else the training set's.
+  int64_t num = 0;
+  // Feature network: `auto` (dcgan's classifier trained on the training file's labels, built once
+  // into <run.out_dir>/features/ and reused) or the path of a feature network file or of a
+  // TorchScript module mapping images to feature vectors.
+  std::string features = "auto";
+  // Epochs of training for an `auto` feature network.
+  int64_t feature_epochs = 3;
+};
+
 struct Config {
   DataOptions data;
   ModelOptions model;
   TrainOptions train;
   RunOptions run;
   SampleOptions sample;
+  EvalOptions eval;
 };
 
 struct GridSize {

@@ -62,10 +62,20 @@ class Gan {
   // for every other run.
   std::string bf16_note() const { return bf16_note_; }
 
-  // G(z) with batch norm in eval mode (population statistics), without gradients.
+  // G(z) with batch norm in eval mode (population statistics), without gradients; the averaged
+  // generator's when train.ema is on.
   torch::Tensor sample(const torch::Tensor& z);
 
+  // The generator that samples and quality measurements use: the averaged one when there is one.
+  Generator& sampling_generator() { return ema_generator ? ema_generator : generator; }
+
+  // Starts the average from G's current weights (a new run, or a resumed run that had none).
+  void reset_ema();
+
   Generator generator{nullptr};
+  // train.ema > 0: the exponential moving average of G's parameters (batch-norm buffers copied),
+  // updated after every step; always in eval mode. nullptr when off.
+  Generator ema_generator{nullptr};
   Discriminator discriminator{nullptr};
   std::unique_ptr<torch::optim::Adam> g_optimizer;
   std::unique_ptr<torch::optim::Adam> d_optimizer;
@@ -76,7 +86,10 @@ class Gan {
   StepStats eager_step(const torch::Tensor& real, const torch::Tensor& z, StepPhases* phases,
                        const std::function<void(torch::optim::Adam&)>& adam_step);
 
+  void update_ema();
+
   double real_label_;
+  double ema_decay_;
   bool bf16_autocast_;
   at::DeviceType device_type_;
   bool emulate_bf16_;  // CPU without native bf16: see model/precision.h

@@ -24,8 +24,11 @@ class MetricsLog {
   // Opens `path` for appending. With `resume_step` >= 0 the rows after that step are dropped
   // first (a run killed after logging past its last checkpoint repeats those steps).
   // Throws IoError naming the path.
-  MetricsLog(const std::string& path, int64_t resume_step);
+  MetricsLog(const std::string& path, int64_t resume_step,
+             const std::string& header = kMetricsHeader);
   void append(const MetricsRow& row);
+  // A row already formatted, whose first column is the step (another CSV, e.g. quality.csv).
+  void append_line(const std::string& line);
 
  private:
   std::string path_;

@@ -7,6 +7,8 @@
 //   <run>/samples/step_NNNNNN.png  fixed-noise grids
 //   <run>/checkpoint.pt     full training state, for --resume
 //   <run>/generator.pt      the generator alone, for `dcgan sample`
+//   <run>/quality.csv       FID, KID, precision/recall, density/coverage every eval.every steps
+//   <run>/best_generator.pt the generator with the lowest FID so far
 #pragma once
 
 #include <cstdint>
@@ -25,6 +27,8 @@ struct RunDir {
   std::string step_samples(int64_t step) const;  // samples/step_000100.png
   std::string checkpoint() const { return root + "/checkpoint.pt"; }
   std::string generator() const { return root + "/generator.pt"; }
+  std::string quality() const { return root + "/quality.csv"; }
+  std::string best_generator() const { return root + "/best_generator.pt"; }
 };
 
 // A new run directory `out_dir/name`; an empty name becomes "<stem>-YYYYmmdd-HHMMSS".

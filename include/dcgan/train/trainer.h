@@ -19,6 +19,8 @@ struct TrainOutcome {
   int64_t epochs = 0;         // epochs completed
   bool finished = false;      // all epochs done (false: stopped at train.max_steps)
   MetricsRow last;            // the last logged row
+  double best_fid = 0;        // the lowest FID measured (eval.every), at best_step
+  int64_t best_step = -1;     // -1: quality was not measured
 };
 
 // Set from a signal handler (or a test) to stop after the current step with a checkpoint.
