@@ -16,6 +16,9 @@ int main(int argc, char** argv) {
   dcgan::setup_train(app);
   dcgan::setup_sample(app);
   dcgan::setup_bench(app);
+  dcgan::setup_eval(app);
+  dcgan::setup_train_features(app);
+  dcgan::setup_interpolate(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

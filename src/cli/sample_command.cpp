@@ -24,12 +24,13 @@ std::string default_grid_path(const std::string& checkpoint, GridSize grid, uint
 }
 
 torch::Tensor generate(LoadedGenerator& loaded, int64_t n, at::Generator& noise,
-                       const torch::Device& device, bool batch_stats) {
+                       const torch::Device& device, bool batch_stats, bool use_ema) {
   torch::NoGradGuard no_grad;
+  Generator& generator = loaded.pick(use_ema);
   auto z = sample_noise(n, loaded.config.model.z_dim, device, noise);
-  if (batch_stats) loaded.generator->train();  // running statistics are not saved afterwards
-  auto images = loaded.generator->forward(z).to(torch::kCPU);  // (n, C, 32, 32)
-  loaded.generator->eval();
+  if (batch_stats) generator->train();  // running statistics are not saved afterwards
+  auto images = generator->forward(z).to(torch::kCPU);  // (n, C, 32, 32)
+  generator->eval();
   return images;
 }
 
@@ -54,6 +55,8 @@ void setup_sample(CLI::App& app) {
   cmd->add_option("--seed", options->seed, "noise seed")->capture_default_str();
   cmd->add_flag("--batch-stats", options->batch_stats,
                 "batch norm on each batch's statistics instead of the running averages");
+  cmd->add_flag("--no-ema", options->no_ema,
+                "use the trained weights, not their moving average (train.ema)");
   cmd->add_option("--batch-size", options->batch_size, "images per forward pass with --num")
       ->capture_default_str()
       ->check(CLI::Range(int64_t{1}, int64_t{65536}));
@@ -74,7 +77,8 @@ void run_sample(const SampleCommandOptions& options) {
   if (options.num == 0) {
     const std::string out =
         options.out.empty() ? default_grid_path(options.checkpoint, grid, options.seed) : options.out;
-    write_grid_png(out, generate(loaded, grid.rows * grid.cols, noise, device, options.batch_stats),
+    write_grid_png(out, generate(loaded, grid.rows * grid.cols, noise, device, options.batch_stats,
+                            !options.no_ema),
                    grid);
     std::printf("wrote %s (%lldx%lld samples)\n", out.c_str(), static_cast<long long>(grid.rows),
                 static_cast<long long>(grid.cols));
@@ -90,7 +94,7 @@ void run_sample(const SampleCommandOptions& options) {
   create_directories(options.out_dir);
   for (int64_t first = 0; first < options.num; first += options.batch_size) {
     const int64_t n = std::min(options.batch_size, options.num - first);
-    auto images = generate(loaded, n, noise, device, options.batch_stats);
+    auto images = generate(loaded, n, noise, device, options.batch_stats, !options.no_ema);
     for (int64_t i = 0; i < n; ++i) {
       char name[32];
       std::snprintf(name, sizeof name, "%06lld.png", static_cast<long long>(first + i));

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <torch/torch.h>
 
 #include <cstdint>
 #include <string>
@@ -25,8 +26,47 @@ struct SampleCommandOptions {
   std::string out_dir;        // --out-dir (folder mode)
   bool batch_stats = false;   // --batch-stats: batch norm on batch statistics, not running ones
   int64_t batch_size = 128;   // --batch-size: images generated per forward pass in folder mode
+  bool no_ema = false;        // --no-ema: the trained weights even when the file has an average
   std::string device = "auto";
   int64_t threads = 0;
+};
+
+struct EvalCommandOptions {
+  std::string checkpoint;        // --ckpt: a generator file
+  std::string data;              // --data: real images (default: the run's test or training file)
+  std::string format;            // --format of --data (default: the run's data.format)
+  int64_t num = 0;               // --num: images of each side (0: up to 10,000)
+  std::string features;          // --features (default: the run's eval.features)
+  int64_t features_size = -1;    // --features-size (-1: the module's own)
+  std::string features_range;    // --features-range LOW,HIGH
+  int64_t features_channels = 0; // --features-channels (0: the module's own)
+  std::string json;              // --json FILE
+  uint64_t seed = 0;             // --seed: noise seed
+  bool no_ema = false;           // --no-ema
+  std::string device = "auto";
+  int64_t threads = 0;
+};
+
+struct TrainFeaturesCommandOptions {
+  std::string config_file;  // --config: data.* and eval.feature_epochs from a run's config
+  std::string data;         // --data: labelled training file
+  std::string test;         // --test: labelled test file
+  std::string format;       // --format
+  int64_t epochs = 0;       // --epochs (0: eval.feature_epochs)
+  std::string out;          // --out (default: auto_features_path of the config)
+  std::string device = "auto";
+  int64_t threads = 0;
+};
+
+struct InterpolateCommandOptions {
+  std::string checkpoint;  // --ckpt: a generator file
+  int64_t rows = 6;        // --rows: walks
+  int64_t steps = 10;      // --steps: images per walk
+  bool spherical = false;  // --spherical: slerp instead of linear
+  uint64_t seed = 0;
+  std::string out;
+  bool no_ema = false;
+  std::string device = "auto";
 };
 
 struct BenchCommandOptions {
@@ -46,10 +86,21 @@ struct BenchCommandOptions {
 void setup_train(CLI::App& app);
 void setup_sample(CLI::App& app);
 void setup_bench(CLI::App& app);
+void setup_eval(CLI::App& app);
+void setup_train_features(CLI::App& app);
+void setup_interpolate(CLI::App& app);
 
 // Run a parsed command; throw dcgan::Error subclasses on failure.
 void run_train(const TrainCommandOptions& options);
 void run_sample(const SampleCommandOptions& options);
 void run_bench(const BenchCommandOptions& options);
+void run_eval(const EvalCommandOptions& options);
+void run_train_features(const TrainFeaturesCommandOptions& options);
+void run_interpolate(const InterpolateCommandOptions& options);
+
+// `steps` points from `from` to `to` (both (D)), end points included, as (steps, D): straight,
+// or along the great circle with the norm interpolated (`spherical`).
+torch::Tensor latent_walk(const torch::Tensor& from, const torch::Tensor& to, int64_t steps,
+                          bool spherical);
 
 }  // namespace dcgan
