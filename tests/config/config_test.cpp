@@ -532,6 +532,7 @@ TEST(ToYaml, DefaultsAreHumanReadable) {
             "  print_every: 10\n"
             "  show_every: 100\n"
             "  max_steps: 0\n"
+            "  ema: 0\n"
             "run:\n"
             "  out_dir: runs\n"
             "  name: \"\"\n"
@@ -541,7 +542,12 @@ TEST(ToYaml, DefaultsAreHumanReadable) {
             "  cudnn_benchmark: true\n"
             "  cuda_graphs: false\n"
             "sample:\n"
-            "  grid: 6x12\n");
+            "  grid: 6x12\n"
+            "eval:\n"
+            "  every: 1000\n"
+            "  num: 0\n"
+            "  features: auto\n"
+            "  feature_epochs: 3\n");
 }
 
 TEST(ToYaml, RoundTripsEveryField) {
