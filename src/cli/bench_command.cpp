@@ -48,10 +48,7 @@ void setup_bench(CLI::App& app) {
   cmd->add_option("--upconv", options->upconv, "auto, native or phase (model.upconv)")
       ->capture_default_str()
       ->check(CLI::IsMember({"auto", "native", "phase"}));
-  cmd->add_option("--device", options->device, "auto, cpu, cuda or cuda:N")->capture_default_str();
-  cmd->add_option("--threads", options->threads, "CPU threads, 0 = all cores")
-      ->capture_default_str()
-      ->check(CLI::Range(int64_t{0}, int64_t{1024}));
+  add_device_options(cmd, options->device, &options->threads);
   cmd->add_option("--amp", options->amp, "none or bf16 (autocast, CPU or CUDA)")
       ->capture_default_str()
       ->check(CLI::IsMember({"none", "bf16"}));

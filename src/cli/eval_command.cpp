@@ -91,10 +91,7 @@ void setup_eval(CLI::App& app) {
   cmd->add_option("--json", options->json, "also write the results to this JSON file");
   cmd->add_option("--seed", options->seed, "noise seed")->capture_default_str();
   cmd->add_flag("--no-ema", options->no_ema, "use the trained weights, not their moving average");
-  cmd->add_option("--device", options->device, "auto, cpu, cuda or cuda:N")->capture_default_str();
-  cmd->add_option("--threads", options->threads, "CPU threads, 0 = all cores")
-      ->capture_default_str()
-      ->check(CLI::Range(int64_t{0}, int64_t{1024}));
+  add_device_options(cmd, options->device, &options->threads);
   cmd->callback([options]() { run_eval(*options); });
 }
 
@@ -172,10 +169,7 @@ void setup_train_features(CLI::App& app) {
       ->check(CLI::Range(int64_t{1}, int64_t{1000}));
   cmd->add_option("--out", options->out,
                   "output file (default: where `eval.features: auto` looks for it)");
-  cmd->add_option("--device", options->device, "auto, cpu, cuda or cuda:N")->capture_default_str();
-  cmd->add_option("--threads", options->threads, "CPU threads, 0 = all cores")
-      ->capture_default_str()
-      ->check(CLI::Range(int64_t{0}, int64_t{1024}));
+  add_device_options(cmd, options->device, &options->threads);
   cmd->callback([options]() { run_train_features(*options); });
 }
 
@@ -197,7 +191,7 @@ void run_train_features(const TrainFeaturesCommandOptions& options) {
   DataSplits splits = load_data(data);
   FeatureTrainOptions train;
   train.epochs = config.eval.feature_epochs;
-  train.seed = config.train.seed;
+  train.seed = 0;  // as `auto` builds it: one feature network for runs of every seed
   const std::string out = options.out.empty() ? auto_features_path(config) : options.out;
   print_line("training the feature network on " + data.train + " (" +
              std::to_string(splits.train.size()) + " images)");

@@ -50,7 +50,7 @@ void setup_interpolate(CLI::App& app) {
   cmd->add_option("--seed", options->seed, "noise seed")->capture_default_str();
   cmd->add_option("--out", options->out, "PNG path (default: beside the checkpoint)");
   cmd->add_flag("--no-ema", options->no_ema, "use the trained weights, not their moving average");
-  cmd->add_option("--device", options->device, "auto, cpu, cuda or cuda:N")->capture_default_str();
+  add_device_options(cmd, options->device, nullptr);
   cmd->callback([options]() { run_interpolate(*options); });
 }
 

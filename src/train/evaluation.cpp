@@ -11,6 +11,7 @@ namespace dcgan {
 namespace {
 
 constexpr int64_t kFeatureWidth = 16;
+constexpr uint64_t kFeatureSeed = 0;
 
 // FNV-1a, 64 bits: names the auto feature network after what it was trained on.
 uint64_t fnv1a(const std::string& text, uint64_t hash = 1469598103934665603ull) {
@@ -57,8 +58,7 @@ std::string auto_features_path(const Config& config) {
   const std::string identity = data.format + "\n" + file_identity(data.train) + "\n" +
                                file_identity(data.test) + "\nepochs " +
                                std::to_string(config.eval.feature_epochs) + "\nwidth " +
-                               std::to_string(kFeatureWidth) + "\nseed " +
-                               std::to_string(config.train.seed);
+                               std::to_string(kFeatureWidth);
   char hash[17];
   std::snprintf(hash, sizeof hash, "%016llx", static_cast<unsigned long long>(fnv1a(identity)));
   std::string stem = std::filesystem::path(data.train).filename().string();
@@ -95,7 +95,7 @@ std::unique_ptr<FeatureExtractor> open_features(const Config& config, const std:
   }
   FeatureTrainOptions options;
   options.epochs = config.eval.feature_epochs;
-  options.seed = config.train.seed;
+  options.seed = kFeatureSeed;  // not train.seed: runs of every seed share one feature network
   options.width = kFeatureWidth;
   TrainedFeatureNet trained =
       train_feature_net(splits.train, splits.test, options, device, data.train, log);

@@ -162,6 +162,11 @@ TEST_F(TrainingQualityTest, MeasuresKeepsTheBestAndResumesExactly) {
   // The feature network was built once, under run.out_dir/features/.
   const std::string features = auto_features_path(config("whole"));
   EXPECT_EQ(std::filesystem::path(features).parent_path(), dir_.path() / "runs" / "features");
+  Config other_seed = config("whole");
+  other_seed.train.seed = 6;  // runs of every seed share one feature network
+  EXPECT_EQ(auto_features_path(other_seed), features);
+  other_seed.eval.feature_epochs = 2;
+  EXPECT_NE(auto_features_path(other_seed), features);
   ASSERT_TRUE(std::filesystem::exists(features)) << features;
   const std::string log = testing::read_text(run + "/train.log");
   EXPECT_NE(log.find("building the feature network"), std::string::npos);

@@ -83,6 +83,9 @@ struct BenchCommandOptions {
   std::string format;          // its data.format; default from the extension
 };
 
+// --device (auto, cpu, cuda, cuda:N) and, when `threads` is given, --threads (0 = every core).
+void add_device_options(CLI::App* cmd, std::string& device, int64_t* threads);
+
 void setup_train(CLI::App& app);
 void setup_sample(CLI::App& app);
 void setup_bench(CLI::App& app);
