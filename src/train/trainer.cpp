@@ -99,6 +99,7 @@ class Trainer {
       best_fid_ = reader.read_double("best_fid");
       best_step_ = reader.read_int("best_step");
     }
+    if (reader.has("last_quality")) last_quality_ = reader.read_tensor("last_quality");
     gan_->set_optimizer_options(config_.train);  // e.g. --set train.lr=... on resume
     step_ = reader.read_int("step");
     epoch_ = reader.read_int("epoch");
@@ -246,6 +247,11 @@ class Trainer {
     // The logged images/s are training's: the measurement's time is left out of the window.
     window_start_ += Clock::now() - start;
     quality_->append_line(format_quality_row(step_, report));
+    last_quality_ = torch::tensor({static_cast<double>(step_), static_cast<double>(report.num),
+                                   report.fid, report.kid.mean, report.kid.std,
+                                   report.manifold.precision, report.manifold.recall,
+                                   report.manifold.density, report.manifold.coverage},
+                                  torch::kFloat64);
     std::string line = "quality at step " + std::to_string(step_) +
                        (gan_->ema_generator ? " (EMA generator): " : ": ") +
                        describe_quality(report);
@@ -317,6 +323,8 @@ class Trainer {
       writer.write_double("best_fid", best_fid_);
       writer.write_int("best_step", best_step_);
     }
+    // The last measurement, as quality.csv's columns step..coverage.
+    if (last_quality_.defined()) writer.write_tensor("last_quality", last_quality_);
     writer.write_int("step", step_);
     writer.write_int("epoch", epoch_);
     writer.write_int("batch", batch_);
@@ -348,6 +356,7 @@ class Trainer {
   int64_t quality_resume_step_ = -1;  // rows of quality.csv after it are dropped when opened
   double best_fid_ = std::numeric_limits<double>::infinity();
   int64_t best_step_ = -1;
+  torch::Tensor last_quality_;  // (9) float64: step, num, fid, kid_mean, ..., coverage
   torch::Tensor fixed_noise_;  // (rows*cols, z_dim) on the CPU
   torch::Tensor order_;        // this epoch's image order, (N) int64
   int64_t step_ = 0;   // steps done

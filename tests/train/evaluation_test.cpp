@@ -158,6 +158,18 @@ TEST_F(TrainingQualityTest, MeasuresKeepsTheBestAndResumesExactly) {
   }
   EXPECT_EQ(whole.best_step, best_step);
   EXPECT_NEAR(whole.best_fid, best, 1e-6 * best);
+  // The checkpoint keeps the best FID and the last measurement.
+  {
+    CheckpointReader reader(run + "/checkpoint.pt");
+    EXPECT_EQ(reader.read_int("best_step"), best_step);
+    EXPECT_NEAR(reader.read_double("best_fid"), best, 1e-6 * best);
+    const torch::Tensor last = reader.read_tensor("last_quality");
+    ASSERT_EQ(last.numel(), 9);
+    for (int64_t k = 0; k < 9; ++k) {
+      const double csv = std::stod(rows.back()[static_cast<size_t>(k)]);
+      EXPECT_NEAR(last[k].item<double>(), csv, 1e-6 * std::max(1.0, std::abs(csv))) << k;
+    }
+  }
 
   // The feature network was built once, under run.out_dir/features/.
   const std::string features = auto_features_path(config("whole"));
