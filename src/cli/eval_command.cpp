@@ -1,7 +1,6 @@
 // `dcgan eval`: a generator's quality numbers; `dcgan train-features`: the feature network.
 #include <cmath>
 #include <cstdio>
-#include <filesystem>
 #include <memory>
 #include <sstream>
 
@@ -184,27 +183,9 @@ void run_train_features(const TrainFeaturesCommandOptions& options) {
   if (config.data.train.empty()) throw ConfigError("--data: name the labelled training file");
   const torch::Device device = resolve_device(options.device);
   configure_threads(options.threads);
-
-  DataOptions data = config.data;
-  data.limit = 0;
-  data.val_fraction = 0;
-  DataSplits splits = load_data(data);
-  FeatureTrainOptions train;
-  train.epochs = config.eval.feature_epochs;
-  train.seed = 0;  // as `auto` builds it: one feature network for runs of every seed
   const std::string out = options.out.empty() ? auto_features_path(config) : options.out;
-  print_line("training the feature network on " + data.train + " (" +
-             std::to_string(splits.train.size()) + " images)");
-  TrainedFeatureNet trained =
-      train_feature_net(splits.train, splits.test, train, device, data.train, print_line);
-  const auto parent = std::filesystem::path(out).parent_path();
-  if (!parent.empty()) create_directories(parent.string());
-  save_feature_net(out, trained);
-  char line[256];
-  std::snprintf(line, sizeof line, "test accuracy %.2f %% on %lld %s images; wrote %s",
-                100.0 * trained.test_accuracy, static_cast<long long>(trained.test_images),
-                splits.test.size() > 0 ? "test" : "held-out training", out.c_str());
-  print_line(line);
+  build_feature_net(config, out, device, print_line);
+  print_line("wrote " + out);
 }
 
 }  // namespace dcgan

@@ -36,14 +36,6 @@ torch::Tensor generate(LoadedGenerator& loaded, int64_t n, at::Generator& noise,
 
 }  // namespace
 
-void add_device_options(CLI::App* cmd, std::string& device, int64_t* threads) {
-  cmd->add_option("--device", device, "auto, cpu, cuda or cuda:N")->capture_default_str();
-  if (threads == nullptr) return;
-  cmd->add_option("--threads", *threads, "CPU threads, 0 = all cores")
-      ->capture_default_str()
-      ->check(CLI::Range(int64_t{0}, int64_t{1024}));
-}
-
 void setup_sample(CLI::App& app) {
   auto options = std::make_shared<SampleCommandOptions>();
   auto* cmd = app.add_subcommand("sample", "Draw samples from a trained generator");

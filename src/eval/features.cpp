@@ -131,33 +131,37 @@ class ScriptExtractor : public FeatureExtractor {
   int64_t channels_;
 };
 
-// An attribute of a scripted module as a number, or nullopt when it has none.
-std::optional<double> number_attr(const torch::jit::Module& module, const char* name) {
-  if (!module.hasattr(name)) return std::nullopt;
-  const c10::IValue value = module.attr(name);
+std::optional<double> as_number(const c10::IValue& value) {
   if (value.isInt()) return static_cast<double>(value.toInt());
   if (value.isDouble()) return value.toDouble();
   return std::nullopt;
 }
 
-std::optional<std::pair<double, double>> range_attr(const torch::jit::Module& module) {
+// An attribute of a scripted module as a number; nullopt when it has none, ConfigError when it
+// has one of another type.
+std::optional<double> number_attr(const torch::jit::Module& module, const std::string& path,
+                                  const char* name) {
+  if (!module.hasattr(name)) return std::nullopt;
+  const auto number = as_number(module.attr(name));
+  if (!number) throw ConfigError(path + ": attribute '" + name + "' must be a number");
+  return number;
+}
+
+// `input_range` as [low, high] (a list or tuple of two numbers).
+std::optional<std::pair<double, double>> range_attr(const torch::jit::Module& module,
+                                                    const std::string& path) {
   if (!module.hasattr("input_range")) return std::nullopt;
   const c10::IValue value = module.attr("input_range");
+  std::vector<c10::IValue> items;
+  if (value.isList()) items = value.toListRef().vec();
+  if (value.isTuple()) items = value.toTupleRef().elements().vec();
   std::vector<double> numbers;
-  if (value.isDoubleList()) {
-    for (double v : value.toDoubleVector()) numbers.push_back(v);
-  } else if (value.isList()) {
-    for (const c10::IValue& v : value.toListRef()) {
-      if (v.isDouble()) numbers.push_back(v.toDouble());
-      if (v.isInt()) numbers.push_back(static_cast<double>(v.toInt()));
-    }
-  } else if (value.isTuple()) {
-    for (const c10::IValue& v : value.toTupleRef().elements()) {
-      if (v.isDouble()) numbers.push_back(v.toDouble());
-      if (v.isInt()) numbers.push_back(static_cast<double>(v.toInt()));
-    }
+  for (const c10::IValue& item : items) {
+    if (const auto number = as_number(item)) numbers.push_back(*number);
   }
-  if (numbers.size() != 2) return std::nullopt;
+  if (numbers.size() != 2 || numbers.size() != items.size()) {
+    throw ConfigError(path + ": attribute 'input_range' must be two numbers [low, high]");
+  }
   return std::make_pair(numbers[0], numbers[1]);
 }
 
@@ -309,14 +313,15 @@ std::unique_ptr<FeatureExtractor> load_feature_extractor(const std::string& path
     throw CheckpointError(path + ": the TorchScript module has no forward method");
   }
   module.eval();
-  const auto range = range_attr(module);
-  const int64_t size = input.size ? *input.size
-                                  : static_cast<int64_t>(number_attr(module, "input_size").value_or(0));
+  const auto range = range_attr(module, path);
+  const int64_t size =
+      input.size ? *input.size
+                 : static_cast<int64_t>(number_attr(module, path, "input_size").value_or(0));
   const double low = input.low ? *input.low : range ? range->first : -1.0;
   const double high = input.high ? *input.high : range ? range->second : 1.0;
   const int64_t channels =
       input.channels ? *input.channels
-                     : static_cast<int64_t>(number_attr(module, "input_channels").value_or(0));
+                     : static_cast<int64_t>(number_attr(module, path, "input_channels").value_or(0));
   if (size < 0 || size > 4096) {
     throw ConfigError(path + ": input size 0..4096 expected, found " + std::to_string(size));
   }

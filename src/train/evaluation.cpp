@@ -10,8 +10,6 @@
 namespace dcgan {
 namespace {
 
-constexpr int64_t kFeatureWidth = 16;
-constexpr uint64_t kFeatureSeed = 0;
 
 // FNV-1a, 64 bits: names the auto feature network after what it was trained on.
 uint64_t fnv1a(const std::string& text, uint64_t hash = 1469598103934665603ull) {
@@ -58,7 +56,7 @@ std::string auto_features_path(const Config& config) {
   const std::string identity = data.format + "\n" + file_identity(data.train) + "\n" +
                                file_identity(data.test) + "\nepochs " +
                                std::to_string(config.eval.feature_epochs) + "\nwidth " +
-                               std::to_string(kFeatureWidth);
+                               std::to_string(FeatureTrainOptions{}.width);
   char hash[17];
   std::snprintf(hash, sizeof hash, "%016llx", static_cast<unsigned long long>(fnv1a(identity)));
   std::string stem = std::filesystem::path(data.train).filename().string();
@@ -73,17 +71,10 @@ std::string auto_features_path(const Config& config) {
       .string();
 }
 
-std::unique_ptr<FeatureExtractor> open_features(const Config& config, const std::string& features,
-                                                const torch::Device& device,
-                                                const ScriptInput& input,
-                                                const std::function<void(const std::string&)>& log) {
-  if (features != "auto") return load_feature_extractor(features, device, input);
-  const std::string path = auto_features_path(config);
-  std::error_code error;
-  if (std::filesystem::exists(path, error)) return load_feature_extractor(path, device, input);
-
-  // Built once per dataset: all of the training file (data.limit is for the GAN), the test file
-  // for the accuracy when there is one.
+TrainedFeatureNet build_feature_net(const Config& config, const std::string& path,
+                                    const torch::Device& device,
+                                    const std::function<void(const std::string&)>& log) {
+  // All of the training file (data.limit is for the GAN), the test file for the accuracy.
   DataOptions data = config.data;
   data.limit = 0;
   data.val_fraction = 0;
@@ -93,20 +84,33 @@ std::unique_ptr<FeatureExtractor> open_features(const Config& config, const std:
     log("building the feature network " + path + " from the labels of " + data.train + " (" +
         std::to_string(splits.train.size()) + " images; once per dataset)");
   }
+  // The default seed, not train.seed: runs of every seed share one feature network.
   FeatureTrainOptions options;
   options.epochs = config.eval.feature_epochs;
-  options.seed = kFeatureSeed;  // not train.seed: runs of every seed share one feature network
-  options.width = kFeatureWidth;
   TrainedFeatureNet trained =
       train_feature_net(splits.train, splits.test, options, device, data.train, log);
-  create_directories(std::filesystem::path(path).parent_path().string());
+  const auto parent = std::filesystem::path(path).parent_path();
+  if (!parent.empty()) create_directories(parent.string());
   save_feature_net(path, trained);
   if (log) {
+    const bool test_file = splits.test.size() > 0 && splits.test.labels.defined();
     char line[160];
-    std::snprintf(line, sizeof line, "feature network: test accuracy %.2f %% on %lld images",
-                  100.0 * trained.test_accuracy, static_cast<long long>(trained.test_images));
+    std::snprintf(line, sizeof line, "feature network: test accuracy %.2f %% on %lld %s images",
+                  100.0 * trained.test_accuracy, static_cast<long long>(trained.test_images),
+                  test_file ? "test" : "held-out training");
     log(line);
   }
+  return trained;
+}
+
+std::unique_ptr<FeatureExtractor> open_features(const Config& config, const std::string& features,
+                                                const torch::Device& device,
+                                                const ScriptInput& input,
+                                                const std::function<void(const std::string&)>& log) {
+  if (features != "auto") return load_feature_extractor(features, device, input);
+  const std::string path = auto_features_path(config);
+  std::error_code error;
+  if (!std::filesystem::exists(path, error)) build_feature_net(config, path, device, log);
   return load_feature_extractor(path, device, input);
 }
 

@@ -80,6 +80,13 @@ Gan::Gan(const Config& config, int64_t channels, const torch::Device& device)
   if (ema_decay_ > 0) {
     ema_generator = Generator(config.model, channels, resolve_upconv(config.model.upconv, device));
     ema_generator->to(device);
+    ema_generator->eval();
+    // Gathered once: the step updates these tensors in place (loading a checkpoint copies into
+    // them too), so the lists stay valid and the per-step update walks no module tree.
+    g_params_ = generator->parameters();
+    g_buffers_ = generator->buffers();
+    ema_params_ = ema_generator->parameters();
+    ema_buffers_ = ema_generator->buffers();
     reset_ema();
   }
   g_optimizer = std::make_unique<torch::optim::Adam>(generator->parameters(), adam_options(config.train));
@@ -102,25 +109,18 @@ StepStats Gan::step(const torch::Tensor& real, const torch::Tensor& z, StepPhase
 void Gan::reset_ema() {
   if (!ema_generator) return;
   torch::NoGradGuard no_grad;
-  auto from = generator->parameters();
-  auto to = ema_generator->parameters();
-  for (size_t i = 0; i < to.size(); ++i) to[i].copy_(from[i]);
-  auto from_buffers = generator->buffers();
-  auto to_buffers = ema_generator->buffers();
-  for (size_t i = 0; i < to_buffers.size(); ++i) to_buffers[i].copy_(from_buffers[i]);
-  ema_generator->eval();
+  for (size_t i = 0; i < ema_params_.size(); ++i) ema_params_[i].copy_(g_params_[i]);
+  for (size_t i = 0; i < ema_buffers_.size(); ++i) ema_buffers_[i].copy_(g_buffers_[i]);
 }
 
 void Gan::update_ema() {
   // ema = decay * ema + (1 - decay) * p, i.e. ema.lerp_(p, 1 - decay). Batch norm's running
   // statistics are copied: an average of running averages would lag twice.
   torch::NoGradGuard no_grad;
-  auto from = generator->parameters();
-  auto to = ema_generator->parameters();
-  for (size_t i = 0; i < to.size(); ++i) to[i].lerp_(from[i], 1.0 - ema_decay_);
-  auto from_buffers = generator->buffers();
-  auto to_buffers = ema_generator->buffers();
-  for (size_t i = 0; i < to_buffers.size(); ++i) to_buffers[i].copy_(from_buffers[i]);
+  for (size_t i = 0; i < ema_params_.size(); ++i) {
+    ema_params_[i].lerp_(g_params_[i], 1.0 - ema_decay_);
+  }
+  for (size_t i = 0; i < ema_buffers_.size(); ++i) ema_buffers_[i].copy_(g_buffers_[i]);
 }
 
 StepStats Gan::eager_step(const torch::Tensor& real, const torch::Tensor& z, StepPhases* phases,

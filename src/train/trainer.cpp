@@ -206,9 +206,8 @@ class Trainer {
   // now for `auto` when the dataset has none yet) and the real images' features, once. Returns
   // false when quality cannot be measured (said once in the log).
   bool setup_evaluation() {
-    if (evaluator_) return true;
-    if (evaluation_off_) return false;
-    evaluation_off_ = true;
+    if (evaluator_ || evaluation_tried_) return evaluator_ != nullptr;
+    evaluation_tried_ = true;
     const ImageSet real = reference_images(data_);
     if (config_.eval.features == "auto" && !data_.train.labels.defined()) {
       logger_.warn("quality is not measured: eval.features is auto and " + config_.data.train +
@@ -236,7 +235,6 @@ class Trainer {
     evaluator_ = std::make_unique<QualityEvaluator>(std::move(features), real, num,
                                                     config_.train.seed + kEvalNoiseStream, device_);
     quality_ = std::make_unique<MetricsLog>(run_.quality(), quality_resume_step_, kQualityHeader);
-    evaluation_off_ = false;
     return true;
   }
 
@@ -352,7 +350,7 @@ class Trainer {
   std::unique_ptr<MetricsLog> metrics_;
   std::unique_ptr<QualityEvaluator> evaluator_;  // eval.every > 0
   std::unique_ptr<MetricsLog> quality_;
-  bool evaluation_off_ = false;
+  bool evaluation_tried_ = false;  // set up once; a run that cannot measure says so once
   int64_t quality_resume_step_ = -1;  // rows of quality.csv after it are dropped when opened
   double best_fid_ = std::numeric_limits<double>::infinity();
   int64_t best_step_ = -1;

@@ -174,6 +174,14 @@ TEST(FeatureExtractor, FilesOfAnotherKindAreRefusedNamingThem) {
   EXPECT_EQ(junk.find('\n'), std::string::npos);
   EXPECT_THROW(load_feature_extractor(dir.file("missing.pt"), torch::kCPU), CheckpointError);
 
+  // An attribute of the wrong type is an error, not a silent default.
+  torch::jit::Module odd("Odd");
+  odd.register_attribute("input_range", c10::StringType::get(), std::string("0,1"));
+  odd.define("def forward(self, x):\n    return x.flatten(1)\n");
+  odd.save(dir.file("odd.pt"));
+  EXPECT_EQ(error_of([&] { load_feature_extractor(dir.file("odd.pt"), torch::kCPU); }),
+            dir.file("odd.pt") + ": attribute 'input_range' must be two numbers [low, high]");
+
   save_script(dir.file("m.pt"), 0, {}, 0);
   ScriptInput bad;
   bad.low = 1;

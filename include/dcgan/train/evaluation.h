@@ -38,10 +38,16 @@ std::string describe_quality(const QualityReport& report);
 // <run.out_dir>/features/<training file's stem>-<hash of the data files and feature settings>.pt
 std::string auto_features_path(const Config& config);
 
+// Trains the feature network on the labels of config.data's files (all of the training file,
+// data.limit aside; the test file for the accuracy) with eval.feature_epochs, writes it to
+// `path` (atomically, creating its folder) and returns it. `log` receives progress lines.
+// Deterministic; sets the global LibTorch seed.
+TrainedFeatureNet build_feature_net(const Config& config, const std::string& path,
+                                    const torch::Device& device,
+                                    const std::function<void(const std::string&)>& log);
+
 // eval.features (or a --features path) opened on `device`: a path loads that file; `auto` loads
-// auto_features_path(config), training it first on the labels of config.data's files (all of
-// the training file, data.limit aside) and writing it when there is none yet. `log` receives
-// progress lines. Deterministic; sets the global LibTorch seed when it trains.
+// auto_features_path(config), built first (build_feature_net) when there is none yet.
 std::unique_ptr<FeatureExtractor> open_features(const Config& config, const std::string& features,
                                                 const torch::Device& device,
                                                 const ScriptInput& input,

@@ -7,6 +7,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "dcgan/config/config.h"
 #include "dcgan/model/networks.h"
@@ -90,6 +91,8 @@ class Gan {
 
   double real_label_;
   double ema_decay_;
+  // With train.ema: G's and the average's parameters and buffers, in the same order.
+  std::vector<torch::Tensor> g_params_, g_buffers_, ema_params_, ema_buffers_;
   bool bf16_autocast_;
   at::DeviceType device_type_;
   bool emulate_bf16_;  // CPU without native bf16: see model/precision.h
