@@ -25,7 +25,14 @@ void synchronize(const torch::Device& device) {
 
 // "x.mat" => svhn_mat, anything else => idx.
 std::string format_of(const std::string& path) {
-  return path.size() >= 4 && path.compare(path.size() - 4, 4, ".mat") == 0 ? "svhn_mat" : "idx";
+  const auto ends_with = [&path](const std::string& suffix) {
+    return path.size() >= suffix.size() &&
+           path.compare(path.size() - suffix.size(), suffix.size(), suffix) == 0;
+  };
+  if (std::filesystem::is_directory(path)) return "folder";
+  if (ends_with(".mat")) return "svhn_mat";
+  if (ends_with(".bin")) return "cifar10";
+  return "idx";
 }
 
 }  // namespace
@@ -45,6 +52,9 @@ void setup_bench(CLI::App& app) {
   cmd->add_option("--channels", options->channels, "image channels")
       ->capture_default_str()
       ->check(CLI::IsMember({int64_t{1}, int64_t{3}}));
+  cmd->add_option("--image-size", options->image_size, "32 or 64 (model.image_size)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({int64_t{32}, int64_t{64}}));
   cmd->add_option("--upconv", options->upconv, "auto, native or phase (model.upconv)")
       ->capture_default_str()
       ->check(CLI::IsMember({"auto", "native", "phase"}));
@@ -54,10 +64,12 @@ void setup_bench(CLI::App& app) {
       ->check(CLI::IsMember({"none", "bf16"}));
   cmd->add_flag("--cuda-graphs", options->cuda_graphs,
                 "capture the step in a CUDA graph and replay it (run.cuda_graphs; CUDA only)");
-  cmd->add_option("--data", options->data, "also time loading this data file")
-      ->check(CLI::ExistingFile);
-  cmd->add_option("--format", options->format, "svhn_mat or idx (default: from the extension)")
-      ->check(CLI::IsMember({"svhn_mat", "idx"}));
+  cmd->add_option("--data", options->data, "also time loading this data file or image folder")
+      ->check(CLI::ExistingPath);
+  cmd->add_option("--format", options->format,
+                  "svhn_mat, idx, cifar10 or folder (default: from the extension; folder for a "
+                  "folder)")
+      ->check(CLI::IsMember({"svhn_mat", "idx", "cifar10", "folder"}));
   cmd->callback([options]() { run_bench(*options); });
 }
 
@@ -65,6 +77,7 @@ void run_bench(const BenchCommandOptions& options) {
   Config config;
   config.train.batch_size = options.batch_size;
   config.model.upconv = options.upconv;
+  config.model.image_size = options.image_size;
   config.run.device = options.device;
   config.run.amp = options.amp;
   config.run.cuda_graphs = options.cuda_graphs;
@@ -73,10 +86,11 @@ void run_bench(const BenchCommandOptions& options) {
   const int64_t threads = configure_threads(options.threads);
   if (device.is_cuda()) at::globalContext().setBenchmarkCuDNN(config.run.cudnn_benchmark);
   const bool phase = resolve_upconv(options.upconv, device) == UpconvKind::kPhase;
-  std::printf("dcgan bench: device %s, %lld threads, batch %lld, %lld channels, upconv %s, amp %s, "
-              "CUDA graphs %s\n",
+  std::printf("dcgan bench: device %s, %lld threads, batch %lld, %lld channels, %lldx%lld, "
+              "upconv %s, amp %s, CUDA graphs %s\n",
               device.str().c_str(), static_cast<long long>(threads),
               static_cast<long long>(options.batch_size), static_cast<long long>(options.channels),
+              static_cast<long long>(options.image_size), static_cast<long long>(options.image_size),
               phase ? "phase" : "native", options.amp.c_str(), options.cuda_graphs ? "on" : "off");
   std::printf("%s\n", describe_build().c_str());
 
@@ -84,7 +98,7 @@ void run_bench(const BenchCommandOptions& options) {
   Gan gan(config, options.channels, device);
   if (!gan.bf16_note().empty()) std::printf("warning: %s\n", gan.bf16_note().c_str());
   // Synthetic data as the reference benchmark: uniform in [-1, 1], already on the device.
-  auto real = (torch::rand({options.batch_size, options.channels, kImageSize, kImageSize}) * 2 - 1)
+  auto real = (torch::rand({options.batch_size, options.channels, options.image_size, options.image_size}) * 2 - 1)
                   .to(device);
   auto noise = at::make_generator<at::CPUGeneratorImpl>(0);
   auto step = [&](StepPhases* phases) {
@@ -116,7 +130,7 @@ void run_bench(const BenchCommandOptions& options) {
   // Preparing a batch: gather uint8 images in epoch order, copy to the device, scale to [-1, 1].
   {
     const int64_t n = 8 * options.batch_size;
-    auto images = torch::randint(0, 256, {n, options.channels, kImageSize, kImageSize}, torch::kUInt8);
+    auto images = torch::randint(0, 256, {n, options.channels, options.image_size, options.image_size}, torch::kUInt8);
     auto order = torch::randperm(n, torch::kLong);
     constexpr int kRepeats = 50;
     const auto prep_start = Clock::now();
@@ -135,7 +149,9 @@ void run_bench(const BenchCommandOptions& options) {
     data.format = options.format.empty() ? format_of(options.data) : options.format;
     data.train = options.data;
     const auto load_start = Clock::now();
-    DataSplits loaded = load_data(data);
+    LoadContext context;
+    context.image_size = options.image_size;  // no cache: the load itself is timed
+    DataSplits loaded = load_data(data, context);
     const double load_seconds = seconds_since(load_start);
     std::printf("load: %s, %lld images in %.2f s\n", options.data.c_str(),
                 static_cast<long long>(loaded.train.size()), load_seconds);

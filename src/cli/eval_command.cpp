@@ -115,14 +115,14 @@ void run_eval(const EvalCommandOptions& options) {
     DataOptions data;
     data.format = options.format.empty() ? config.data.format : options.format;
     data.train = options.data;
-    real = load_data(data).train;
+    real = load_data(data, load_context(config)).train;
   } else {
     DataOptions data = config.data;
     data.limit = 0;
     if (data.train.empty()) {
       throw ConfigError(options.checkpoint + ": the run names no data file; give --data");
     }
-    real = reference_images(load_data(data));
+    real = reference_images(load_data(data, load_context(config)));
   }
   if (real.channels() != loaded.channels) {
     throw ConfigError("--data: " + std::to_string(loaded.channels) + "-channel images expected " +

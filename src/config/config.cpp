@@ -41,7 +41,8 @@ struct KeySpec {
 const KeySpec kKeys[] = {
     DCGAN_KEY(data, format),       DCGAN_KEY(data, train),        DCGAN_KEY(data, test),
     DCGAN_KEY(data, val_fraction), DCGAN_KEY(data, shuffle),      DCGAN_KEY(data, limit),
-    DCGAN_KEY(model, z_dim),       DCGAN_KEY(model, g_channels),  DCGAN_KEY(model, d_channels),
+    DCGAN_KEY(data, channels),     DCGAN_KEY(data, strict),       DCGAN_KEY(data, cache),
+    DCGAN_KEY(model, image_size),  DCGAN_KEY(model, z_dim),       DCGAN_KEY(model, g_channels),  DCGAN_KEY(model, d_channels),
     DCGAN_KEY(model, leaky_slope), DCGAN_KEY(model, bn_eps),      DCGAN_KEY(model, bn_momentum),
     DCGAN_KEY(model, init),        DCGAN_KEY(model, init_std),    DCGAN_KEY(model, upconv),
     DCGAN_KEY(train, epochs),      DCGAN_KEY(train, batch_size),  DCGAN_KEY(train, lr),
@@ -389,15 +390,26 @@ void apply_override(Config& config, const std::string& assignment) {
 
 void validate(const Config& config) {
   const DataOptions& data = config.data;
-  check_choice("data.format", data.format, {"svhn_mat", "idx"});
+  check_choice("data.format", data.format, {"svhn_mat", "idx", "cifar10", "folder"});
   check_unit_open("data.val_fraction", data.val_fraction);
   check_at_least("data.limit", data.limit, 0);
+  if (data.channels != 0 && data.channels != 1 && data.channels != 3) {
+    throw ConfigError("key 'data.channels' must be 0 (the format's own), 1 or 3, got " +
+                      std::to_string(data.channels));
+  }
 
   const ModelOptions& model = config.model;
+  if (model.image_size != 32 && model.image_size != 64) {
+    throw ConfigError("key 'model.image_size' must be 32 or 64, got " +
+                      std::to_string(model.image_size));
+  }
   check_int("model.z_dim", model.z_dim, 1, 4096);
-  // G halves its width twice on the way from 4x4 to 16x16, so it must divide by 4.
-  if (model.g_channels < 4 || model.g_channels % 4 != 0) {
-    throw ConfigError("key 'model.g_channels' must be >= 4 and divisible by 4, got " +
+  // G halves its width on the way from 4x4 to half the image size: twice at 32, three times at 64.
+  const int64_t halvings = model.image_size == 64 ? 8 : 4;
+  if (model.g_channels < halvings || model.g_channels % halvings != 0) {
+    throw ConfigError("key 'model.g_channels' must be >= " + std::to_string(halvings) +
+                      " and divisible by " + std::to_string(halvings) + " (model.image_size " +
+                      std::to_string(model.image_size) + "), got " +
                       std::to_string(model.g_channels));
   }
   check_at_least("model.d_channels", model.d_channels, 1);

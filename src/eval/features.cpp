@@ -52,6 +52,16 @@ class FeatureNetExtractor : public FeatureExtractor {
                         "-channel images");
     }
     trained_.net->eval();
+    // The network is trained on 32x32 images: larger ones (model.image_size 64) are reduced first.
+    if (images.size(2) != kFeatureNetSize || images.size(3) != kFeatureNetSize) {
+      namespace F = torch::nn::functional;
+      return trained_.net->features(
+          F::interpolate(images, F::InterpolateFuncOptions()
+                                     .size(std::vector<int64_t>{kFeatureNetSize, kFeatureNetSize})
+                                     .mode(torch::kBilinear)
+                                     .align_corners(false)
+                                     .antialias(true)));
+    }
     return trained_.net->features(images);
   }
 

@@ -33,37 +33,50 @@ UpconvKind resolve_upconv(const std::string& name, const torch::Device& device) 
   throw ConfigError("key 'model.upconv' must be one of auto, native, phase; got '" + name + "'");
 }
 
+namespace {
+// Stages between 4x4 and the image: 3 for 32x32, 4 for 64x64.
+int64_t stages_for(int64_t image_size) { return image_size == 64 ? 4 : 3; }
+}  // namespace
+
 GeneratorImpl::GeneratorImpl(const ModelOptions& options, int64_t channels, UpconvKind upconv)
     : z_dim_(options.z_dim),
       channels_(channels),
       g_channels_(options.g_channels),
+      image_size_(options.image_size),
       slope_(options.leaky_slope) {
+  if (image_size_ != 32 && image_size_ != 64) {
+    throw ConfigError("key 'model.image_size' must be 32 or 64, got " + std::to_string(image_size_));
+  }
   const int64_t g = options.g_channels;
+  const int64_t stages = stages_for(image_size_);
   fc_ = register_module("fc", torch::nn::Linear(options.z_dim, 4 * 4 * g));
   bn1_ = register_module("bn1", batch_norm(g, options));
-  const int64_t widths[4] = {g, g / 2, g / 4, channels};
-  for (size_t i = 0; i < 3; ++i) {
+  std::vector<int64_t> widths;  // g, g/2, g/4 (, g/8), C
+  for (int64_t i = 0; i < stages; ++i) widths.push_back(g >> i);
+  widths.push_back(channels);
+  for (int64_t i = 0; i < stages; ++i) {
     const std::string name = "t" + std::to_string(i + 2);
     if (upconv == UpconvKind::kNative) {
-      native_[i] = register_module(
+      native_.push_back(register_module(
           name, torch::nn::ConvTranspose2d(
                     torch::nn::ConvTranspose2dOptions(widths[i], widths[i + 1], kKernel)
                         .stride(kStride)
                         .padding(kPadding)
-                        .output_padding(1)));
+                        .output_padding(1))));
     } else {
-      phase_[i] = register_module(
+      phase_.push_back(register_module(
           name, PhaseConvTranspose2d(PhaseConvTranspose2dOptions(widths[i], widths[i + 1], kKernel)
                                          .padding(kPadding)
-                                         .output_padding(1)));
+                                         .output_padding(1))));
     }
   }
-  bn2_ = register_module("bn2", batch_norm(g / 2, options));
-  bn3_ = register_module("bn3", batch_norm(g / 4, options));
+  for (int64_t i = 0; i + 1 < stages; ++i) {
+    bns_.push_back(register_module("bn" + std::to_string(i + 2), batch_norm(widths[i + 1], options)));
+  }
 }
 
 torch::Tensor GeneratorImpl::upconv(size_t index, const torch::Tensor& x) {
-  return native_[index]
+  return !native_.empty()
              ? conv_transpose_forward(native_[index], x, kStride, kPadding, /*output_padding=*/1)
              : phase_[index]->forward(x);
 }
@@ -71,34 +84,44 @@ torch::Tensor GeneratorImpl::upconv(size_t index, const torch::Tensor& x) {
 torch::Tensor GeneratorImpl::forward(const torch::Tensor& z) {
   namespace F = torch::nn::functional;
   const auto lrelu = F::LeakyReLUFuncOptions().negative_slope(slope_);
-  auto x = linear_forward(fc_, z).view({-1, g_channels_, 4, 4});      // (N, g, 4, 4)
+  auto x = linear_forward(fc_, z).view({-1, g_channels_, 4, 4});  // (N, g, 4, 4)
   x = F::leaky_relu(bn1_->forward(x), lrelu);
-  x = F::leaky_relu(bn2_->forward(upconv(0, x)), lrelu);       // (N, g/2, 8, 8)
-  x = F::leaky_relu(bn3_->forward(upconv(1, x)), lrelu);       // (N, g/4, 16, 16)
-  return torch::tanh(upconv(2, x));                             // (N, C, 32, 32)
+  for (size_t i = 0; i < bns_.size(); ++i) {
+    x = F::leaky_relu(bns_[i]->forward(upconv(i, x)), lrelu);  // (N, g/2, 8, 8), (N, g/4, 16, 16), ..
+  }
+  return torch::tanh(upconv(bns_.size(), x));  // (N, C, S, S)
 }
 
 DiscriminatorImpl::DiscriminatorImpl(const ModelOptions& options, int64_t channels)
-    : slope_(options.leaky_slope) {
+    : slope_(options.leaky_slope), image_size_(options.image_size) {
+  if (image_size_ != 32 && image_size_ != 64) {
+    throw ConfigError("key 'model.image_size' must be 32 or 64, got " + std::to_string(image_size_));
+  }
   const int64_t d = options.d_channels;
+  const int64_t stages = stages_for(image_size_);
   auto conv = [](int64_t in, int64_t out) {
     return torch::nn::Conv2d(torch::nn::Conv2dOptions(in, out, kKernel).stride(kStride).padding(kPadding));
   };
-  c1_ = register_module("c1", conv(channels, d));
-  c2_ = register_module("c2", conv(d, 2 * d));
-  bn2_ = register_module("bn2", batch_norm(2 * d, options));
-  c3_ = register_module("c3", conv(2 * d, 4 * d));
-  bn3_ = register_module("bn3", batch_norm(4 * d, options));
-  fc_ = register_module("fc", torch::nn::Linear(4 * 4 * 4 * d, 1));
+  // Registered as the 32x32 network always was: c1, c2, bn2, c3, bn3 (, c4, bn4), fc.
+  int64_t in = channels;
+  for (int64_t i = 0; i < stages; ++i) {
+    const int64_t out = d << i;
+    const std::string index = std::to_string(i + 1);
+    convs_.push_back(register_module("c" + index, conv(in, out)));
+    if (i > 0) bns_.push_back(register_module("bn" + index, batch_norm(out, options)));
+    in = out;
+  }
+  fc_ = register_module("fc", torch::nn::Linear(4 * 4 * in, 1));
 }
 
 torch::Tensor DiscriminatorImpl::forward(const torch::Tensor& x) {
   namespace F = torch::nn::functional;
   const auto lrelu = F::LeakyReLUFuncOptions().negative_slope(slope_);
-  auto h = F::leaky_relu(conv_forward(c1_, x, kStride, kPadding), lrelu);              // (N, d, 16, 16)
-  h = F::leaky_relu(bn2_->forward(conv_forward(c2_, h, kStride, kPadding)), lrelu);    // (N, 2d, 8, 8)
-  h = F::leaky_relu(bn3_->forward(conv_forward(c3_, h, kStride, kPadding)), lrelu);    // (N, 4d, 4, 4)
-  return linear_forward(fc_, h.flatten(1));                                            // (N, 1)
+  auto h = F::leaky_relu(conv_forward(convs_[0], x, kStride, kPadding), lrelu);  // (N, d, S/2, S/2)
+  for (size_t i = 1; i < convs_.size(); ++i) {
+    h = F::leaky_relu(bns_[i - 1]->forward(conv_forward(convs_[i], h, kStride, kPadding)), lrelu);
+  }
+  return linear_forward(fc_, h.flatten(1));  // (N, 1)
 }
 
 void init_weights(torch::nn::Module& module, const std::string& init, double init_std) {

@@ -56,7 +56,9 @@ std::string auto_features_path(const Config& config) {
   const std::string identity = data.format + "\n" + file_identity(data.train) + "\n" +
                                file_identity(data.test) + "\nepochs " +
                                std::to_string(config.eval.feature_epochs) + "\nwidth " +
-                               std::to_string(FeatureTrainOptions{}.width);
+                               std::to_string(FeatureTrainOptions{}.width) +
+                               (data.channels != 0 ? "\nchannels " + std::to_string(data.channels)
+                                                   : std::string());
   char hash[17];
   std::snprintf(hash, sizeof hash, "%016llx", static_cast<unsigned long long>(fnv1a(identity)));
   std::string stem = std::filesystem::path(data.train).filename().string();
@@ -79,7 +81,9 @@ TrainedFeatureNet build_feature_net(const Config& config, const std::string& pat
   data.limit = 0;
   data.val_fraction = 0;
   if (data.train.empty()) throw ConfigError("key 'data.train' is empty: name the training file");
-  DataSplits splits = load_data(data);
+  LoadContext context = load_context(config, log);
+  context.image_size = kFeatureNetSize;  // the network's own size, whatever the model's
+  DataSplits splits = load_data(data, context);
   if (log) {
     log("building the feature network " + path + " from the labels of " + data.train + " (" +
         std::to_string(splits.train.size()) + " images; once per dataset)");

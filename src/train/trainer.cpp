@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <memory>
 #include <limits>
 #include <optional>
@@ -57,6 +58,7 @@ class Trainer {
     logger_.info("effective config:\n" + to_yaml(config_));
     logger_.info(format("device %s (%lld CPU threads); %s", device_.str().c_str(),
                          ll(threads), describe_build().c_str()));
+    for (const std::string& note : data_.notes) logger_.info("data: " + note);
     logger_.info(format("data: %lld training images (%lld channels), %lld test, %lld validation; "
                          "%lld steps/epoch",
                          ll(data_.train.size()), ll(data_.train.channels()), ll(data_.test.size()),
@@ -376,7 +378,17 @@ DataSplits load_checked_data(const Config& config) {
   if (config.eval.every > 0 && config.eval.features != "auto") {
     load_feature_extractor(config.eval.features, torch::kCPU);  // a wrong file fails here
   }
-  DataSplits data = load_data(config.data);
+  // Progress goes to the console as it happens; the rest into the run's log once it exists.
+  std::vector<std::string> notes;
+  DataSplits data = load_data(config.data, load_context(config, [&notes](const std::string& line) {
+                                if (line.find(": decoded ") != std::string::npos) {
+                                  std::printf("%s\n", line.c_str());
+                                  std::fflush(stdout);
+                                } else {
+                                  notes.push_back(line);
+                                }
+                              }));
+  data.notes = std::move(notes);
   if (data.train.size() < config.train.batch_size) {
     throw ConfigError("key 'train.batch_size' is " + std::to_string(config.train.batch_size) +
                       " but the training set has only " + std::to_string(data.train.size()) +
@@ -409,7 +421,13 @@ TrainOutcome train_resume(const std::string& run_dir, const std::vector<std::str
   } catch (const ConfigError& e) {
     throw CheckpointError(e.what());
   }
+  const int64_t stored_size = config.model.image_size;
   for (const auto& assignment : overrides) apply_override(config, assignment);
+  if (config.model.image_size != stored_size) {
+    throw ConfigError("key 'model.image_size' cannot change on resume: " + run.checkpoint() +
+                      " holds a model of " + std::to_string(stored_size) + "x" +
+                      std::to_string(stored_size) + " images");
+  }
   DataSplits data = load_checked_data(config);
   Trainer trainer(config, run, std::move(data), stop);
   trainer.restore(reader);

@@ -116,7 +116,8 @@ TEST(ConfigKeys, ListsEveryKeyInDeclarationOrderAndNothingElse) {
   const std::vector<std::string> expected = {
       "data.format",       "data.train",        "data.test",
       "data.val_fraction", "data.shuffle",      "data.limit",
-      "model.z_dim",       "model.g_channels",  "model.d_channels",
+      "data.channels",     "data.strict",       "data.cache",
+      "model.image_size",  "model.z_dim",       "model.g_channels",  "model.d_channels",
       "model.leaky_slope", "model.bn_eps",      "model.bn_momentum",
       "model.init",        "model.init_std",    "model.upconv",
       "train.epochs",      "train.batch_size",  "train.lr",
@@ -386,8 +387,14 @@ struct RangeCase {
 
 TEST(Validate, ChecksEveryRange) {
   const std::vector<RangeCase> cases = {
-      {"data.format", "csv", "key 'data.format' must be one of svhn_mat, idx; got 'csv'"},
+      {"data.format", "csv", "key 'data.format' must be one of svhn_mat, idx, cifar10, folder; got 'csv'"},
       {"data.format", "idx", ""},
+      {"data.format", "cifar10", ""},
+      {"data.format", "folder", ""},
+      {"data.channels", "2", "key 'data.channels' must be 0 (the format's own), 1 or 3, got 2"},
+      {"data.channels", "1", ""},
+      {"model.image_size", "48", "key 'model.image_size' must be 32 or 64, got 48"},
+      {"model.image_size", "64", ""},
       {"data.val_fraction", "1", "key 'data.val_fraction' must be >= 0 and < 1, got 1"},
       {"data.val_fraction", "-0.1", "key 'data.val_fraction' must be >= 0 and < 1, got -0.1"},
       {"data.val_fraction", "0", ""},
@@ -396,8 +403,8 @@ TEST(Validate, ChecksEveryRange) {
       {"model.z_dim", "0", "key 'model.z_dim' must be between 1 and 4096, got 0"},
       {"model.z_dim", "4097", "key 'model.z_dim' must be between 1 and 4096, got 4097"},
       {"model.z_dim", "4096", ""},
-      {"model.g_channels", "0", "key 'model.g_channels' must be >= 4 and divisible by 4, got 0"},
-      {"model.g_channels", "6", "key 'model.g_channels' must be >= 4 and divisible by 4, got 6"},
+      {"model.g_channels", "0", "key 'model.g_channels' must be >= 4 and divisible by 4 (model.image_size 32), got 0"},
+      {"model.g_channels", "6", "key 'model.g_channels' must be >= 4 and divisible by 4 (model.image_size 32), got 6"},
       {"model.g_channels", "4", ""},
       {"model.d_channels", "0", "key 'model.d_channels' must be >= 1, got 0"},
       {"model.d_channels", "1", ""},
@@ -470,6 +477,16 @@ TEST(Validate, ChecksEveryRange) {
   }
 }
 
+TEST(Validate, SixtyFourPixelGeneratorHalvesItsWidthThreeTimes) {
+  Config config;
+  config.model.image_size = 64;
+  config.model.g_channels = 12;  // divides by 4, not by 8
+  EXPECT_EQ(error_of([&] { validate(config); }),
+            "key 'model.g_channels' must be >= 8 and divisible by 8 (model.image_size 64), got 12");
+  config.model.g_channels = 16;
+  EXPECT_EQ(error_of([&] { validate(config); }), "<no error>");
+}
+
 TEST(Validate, RejectsNotANumberSetDirectly) {
   Config config;
   config.train.lr = std::numeric_limits<double>::quiet_NaN();
@@ -511,7 +528,11 @@ TEST(ToYaml, DefaultsAreHumanReadable) {
             "  val_fraction: 0.5\n"
             "  shuffle: true\n"
             "  limit: 0\n"
+            "  channels: 0\n"
+            "  strict: false\n"
+            "  cache: true\n"
             "model:\n"
+            "  image_size: 32\n"
             "  z_dim: 100\n"
             "  g_channels: 512\n"
             "  d_channels: 64\n"

@@ -42,6 +42,30 @@ TEST(NetworksTest, OutputShapesAndRanges) {
   }
 }
 
+// The DCGAN paper's 64x64 network: one more stage each side, by hand from the layer shapes:
+// G adds t5 (64 -> C, 5x5) and bn4 (128); D adds c4 (256 -> 512) and bn4, and its dense layer
+// reads 4x4x512.
+TEST(NetworksTest, SixtyFourPixelNetworksHaveOneMoreStage) {
+  ModelOptions options;
+  options.image_size = 64;
+  for (auto kind : {UpconvKind::kNative, UpconvKind::kPhase}) {
+    Generator g(options, 3, kind);
+    EXPECT_EQ(count_parameters(*g), 5135363);
+    auto images = g->forward(sample_noise(2, 100, torch::kCPU));
+    EXPECT_EQ(images.sizes(), (std::vector<int64_t>{2, 3, 64, 64}));
+    EXPECT_TRUE(g->named_parameters().contains("t5.weight"));
+    EXPECT_TRUE(g->named_parameters().contains("bn4.weight"));
+  }
+  Discriminator d(options, 3);
+  EXPECT_EQ(count_parameters(*d), 4316545);
+  EXPECT_EQ(d->forward(torch::zeros({2, 3, 64, 64})).sizes(), (std::vector<int64_t>{2, 1}));
+  EXPECT_TRUE(d->named_parameters().contains("c4.weight"));
+  // The 32x32 network keeps its names (and so its checkpoints).
+  Generator small(ModelOptions{}, 3, UpconvKind::kNative);
+  EXPECT_FALSE(small->named_parameters().contains("t5.weight"));
+  EXPECT_TRUE(small->named_buffers().contains("bn3.running_mean"));
+}
+
 TEST(NetworksTest, BatchNormFollowsReferenceFramework) {
   Generator g(ModelOptions{}, 3, UpconvKind::kNative);
   for (const auto& child : g->named_children()) {

@@ -158,15 +158,29 @@ std::vector<std::string> split_args(const std::string& args) {
   return words;
 }
 
-ProcessResult run_dcgan(const std::vector<std::string>& args, ProcessOptions options,
-                        std::chrono::milliseconds timeout) {
-  Process process(dcgan_exe(), args, options);
+namespace {
+
+ProcessResult run_to_end(const std::string& exe, const std::vector<std::string>& args,
+                         ProcessOptions options, std::chrono::milliseconds timeout) {
+  Process process(exe, args, options);
   std::optional<ProcessResult> result = process.wait(timeout);
   if (!result) {
-    throw std::runtime_error("dcgan did not finish within " + std::to_string(timeout.count()) +
+    throw std::runtime_error(exe + " did not finish within " + std::to_string(timeout.count()) +
                              " ms; output so far:\n" + process.output());
   }
   return *result;
+}
+
+}  // namespace
+
+ProcessResult run_dcgan(const std::vector<std::string>& args, ProcessOptions options,
+                        std::chrono::milliseconds timeout) {
+  return run_to_end(dcgan_exe(), args, options, timeout);
+}
+
+ProcessResult run_process(const std::string& exe, const std::vector<std::string>& args,
+                          std::chrono::milliseconds timeout) {
+  return run_to_end(exe, args, ProcessOptions{}, timeout);
 }
 
 ProcessResult run_dcgan(const std::string& args) { return run_dcgan(split_args(args)); }

@@ -69,6 +69,9 @@ std::vector<std::string> split_args(const std::string& args);
 // through std::runtime_error).
 ProcessResult run_dcgan(const std::vector<std::string>& args, ProcessOptions options = {},
                         std::chrono::milliseconds timeout = std::chrono::seconds(120));
+// Runs another program (an absolute path) to completion, the same way.
+ProcessResult run_process(const std::string& exe, const std::vector<std::string>& args,
+                          std::chrono::milliseconds timeout = std::chrono::seconds(120));
 // The same with space-separated arguments: run_dcgan("train --config x.yaml").
 ProcessResult run_dcgan(const std::string& args);
 

@@ -14,10 +14,15 @@ namespace dcgan {
 struct DataOptions {
   // `svhn_mat`: SVHN cropped-digit .mat files (X: 32x32x3xN uint8, y: Nx1).
   // `idx`: MNIST-format IDX image files (.gz or plain), 28x28 grayscale padded to 32x32.
+  // `cifar10`: CIFAR-10 binary files (data_batch_N.bin, test_batch.bin), or a folder of them.
+  // `folder`: PNG/JPEG files under a folder (recursively), centre-cropped and resized to
+  // model.image_size; labelled by their first-level subfolder when every file lies in one.
+  // Images of another size than model.image_size are resized (antialiased bilinear).
   std::string format = "svhn_mat";
-  // Training file (for `idx`, the images file, e.g. train-images-idx3-ubyte.gz).
+  // Training file (for `idx`, the images file, e.g. train-images-idx3-ubyte.gz; for `cifar10`
+  // a .bin file or a folder whose data_batch_*.bin are read; for `folder` the folder).
   std::string train;
-  // Optional test file, split into test and validation sets; empty skips it.
+  // Optional test file (or folder), split into test and validation sets; empty skips it.
   std::string test;
   // Share of the test file that becomes the validation set (its last part), as the reference.
   double val_fraction = 0.5;
@@ -25,9 +30,20 @@ struct DataOptions {
   bool shuffle = true;
   // Use only the first N training images; 0 uses all. For smoke tests and quick looks.
   int64_t limit = 0;
+  // Image channels: 0 keeps the format's own (folder: 3), 1 converts to grey (ITU-R 601 luma),
+  // 3 to RGB (grey repeated).
+  int64_t channels = 0;
+  // `folder`: refuse a file that cannot be decoded instead of skipping it with a count in the log.
+  bool strict = false;
+  // `folder`: keep the decoded images in <run.out_dir>/cache/ and reuse them while the folder's
+  // file list and sizes are unchanged.
+  bool cache = true;
 };
 
 struct ModelOptions {
+  // Side of the square images, 32 or 64 (one more up- and down-sampling stage, as the DCGAN
+  // paper's 64x64 network).
+  int64_t image_size = 32;
   // Length of the uniform [-1, 1] noise vector fed to G.
   int64_t z_dim = 100;
   // Width of G's first feature map (4x4xg_channels); it halves at every upsampling.

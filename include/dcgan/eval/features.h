@@ -22,6 +22,9 @@
 
 namespace dcgan {
 
+// The side of the images dcgan's feature network is trained on; larger images are reduced to it.
+constexpr int64_t kFeatureNetSize = 32;
+
 struct FeatureNetOptions {
   int64_t channels = 3;  // image channels
   int64_t classes = 10;

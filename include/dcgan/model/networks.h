@@ -1,16 +1,19 @@
-// The reference DCGAN for 32x32 images (docs: SPEC.md): Generator and Discriminator modules.
+// The reference DCGAN for 32x32 images (docs: SPEC.md), and the DCGAN paper's 64x64 form with one
+// more stage each side: Generator and Discriminator modules.
 #pragma once
 
 #include <torch/torch.h>
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "dcgan/config/config.h"
 #include "dcgan/model/phase_conv_transpose.h"
 
 namespace dcgan {
 
+// The reference's image size; model.image_size may also be 64.
 constexpr int64_t kImageSize = 32;
 
 // Which transposed-convolution implementation G uses. Both hold the same parameters.
@@ -19,8 +22,10 @@ enum class UpconvKind { kNative, kPhase };
 // elsewhere (oneDNN's from LibTorch 2 on, cuDNN's on CUDA). Throws ConfigError for another name.
 UpconvKind resolve_upconv(const std::string& name, const torch::Device& device);
 
-// G(z): z (N, z_dim) in [-1, 1] -> images (N, channels, 32, 32) in [-1, 1].
-// dense -> 4x4xg -> BN, lrelu -> tconv g/2 -> BN, lrelu -> tconv g/4 -> BN, lrelu -> tconv C, tanh.
+// G(z): z (N, z_dim) in [-1, 1] -> images (N, channels, S, S) in [-1, 1], S = model.image_size.
+// dense -> 4x4xg -> BN, lrelu -> tconv g/2 -> BN, lrelu -> tconv g/4 -> BN, lrelu -> tconv C, tanh
+// (S = 32); S = 64 has one more stage, tconv g/8 -> BN, lrelu, before the last.
+// Layers: fc, bn1, t2..t4 (t5 at 64), bn2, bn3 (bn4 at 64).
 class GeneratorImpl : public torch::nn::Module {
  public:
   GeneratorImpl(const ModelOptions& options, int64_t channels, UpconvKind upconv);
@@ -28,6 +33,7 @@ class GeneratorImpl : public torch::nn::Module {
 
   int64_t z_dim() const { return z_dim_; }
   int64_t channels() const { return channels_; }
+  int64_t image_size() const { return image_size_; }
 
  private:
   torch::Tensor upconv(size_t index, const torch::Tensor& x);
@@ -35,17 +41,21 @@ class GeneratorImpl : public torch::nn::Module {
   int64_t z_dim_;
   int64_t channels_;
   int64_t g_channels_;
+  int64_t image_size_;
   double slope_;
   torch::nn::Linear fc_{nullptr};
-  torch::nn::BatchNorm2d bn1_{nullptr}, bn2_{nullptr}, bn3_{nullptr};
-  // Exactly one of each pair is set, per UpconvKind; either registers as "t2", "t3", "t4".
-  torch::nn::ConvTranspose2d native_[3] = {nullptr, nullptr, nullptr};
-  PhaseConvTranspose2d phase_[3] = {nullptr, nullptr, nullptr};
+  torch::nn::BatchNorm2d bn1_{nullptr};
+  std::vector<torch::nn::BatchNorm2d> bns_;  // after every upconv but the last
+  // Exactly one of each pair is set, per UpconvKind; either registers as "t2", "t3", ...
+  std::vector<torch::nn::ConvTranspose2d> native_;
+  std::vector<PhaseConvTranspose2d> phase_;
 };
 TORCH_MODULE(Generator);
 
-// D(x): images (N, channels, 32, 32) in [-1, 1] -> logits (N, 1).
-// conv d, lrelu -> conv 2d, BN, lrelu -> conv 4d, BN, lrelu -> flatten -> dense 1.
+// D(x): images (N, channels, S, S) in [-1, 1] -> logits (N, 1).
+// conv d, lrelu -> conv 2d, BN, lrelu -> conv 4d, BN, lrelu -> flatten -> dense 1 (S = 32);
+// S = 64 has one more stage, conv 8d, BN, lrelu, before the dense layer.
+// Layers: c1..c3 (c4 at 64), bn2, bn3 (bn4 at 64), fc.
 class DiscriminatorImpl : public torch::nn::Module {
  public:
   DiscriminatorImpl(const ModelOptions& options, int64_t channels);
@@ -53,8 +63,9 @@ class DiscriminatorImpl : public torch::nn::Module {
 
  private:
   double slope_;
-  torch::nn::Conv2d c1_{nullptr}, c2_{nullptr}, c3_{nullptr};
-  torch::nn::BatchNorm2d bn2_{nullptr}, bn3_{nullptr};
+  int64_t image_size_;
+  std::vector<torch::nn::Conv2d> convs_;
+  std::vector<torch::nn::BatchNorm2d> bns_;  // after every conv but the first
   torch::nn::Linear fc_{nullptr};
 };
 TORCH_MODULE(Discriminator);
