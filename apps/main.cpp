@@ -8,7 +8,7 @@
 #include "dcgan/train/device.h"
 
 int main(int argc, char** argv) {
-  CLI::App app{"dcgan: train deep convolutional GANs (DCGAN) on 32x32 images"};
+  CLI::App app{"dcgan: train deep convolutional GANs (DCGAN) on 32x32 and 64x64 images"};
   app.require_subcommand(1);
   app.set_version_flag("--version", [] {
     return std::string("dcgan " DCGAN_VERSION "\n") + dcgan::describe_build();
@@ -19,6 +19,8 @@ int main(int argc, char** argv) {
   dcgan::setup_eval(app);
   dcgan::setup_train_features(app);
   dcgan::setup_interpolate(app);
+  dcgan::setup_export(app);
+  dcgan::setup_info(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

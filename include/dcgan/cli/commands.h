@@ -69,11 +69,23 @@ struct InterpolateCommandOptions {
   std::string device = "auto";
 };
 
+struct ExportCommandOptions {
+  std::string checkpoint;  // --ckpt: a generator file
+  std::string out;         // --out
+  std::string format;      // --format: torchscript or safetensors (default: from --out)
+  bool no_ema = false;     // --no-ema
+};
+
+struct InfoCommandOptions {
+  std::string target;  // a run directory or a checkpoint file
+};
+
 struct BenchCommandOptions {
   int64_t batch_size = 128;
   int64_t steps = 10;          // timed steps
   int64_t warmup = 2;          // untimed steps first (allocator, cuDNN autotuning)
   int64_t channels = 3;
+  int64_t image_size = 32;     // model.image_size
   std::string upconv = "auto";
   std::string device = "auto";
   int64_t threads = 0;
@@ -92,6 +104,8 @@ void setup_bench(CLI::App& app);
 void setup_eval(CLI::App& app);
 void setup_train_features(CLI::App& app);
 void setup_interpolate(CLI::App& app);
+void setup_export(CLI::App& app);
+void setup_info(CLI::App& app);
 
 // Run a parsed command; throw dcgan::Error subclasses on failure.
 void run_train(const TrainCommandOptions& options);
@@ -100,6 +114,9 @@ void run_bench(const BenchCommandOptions& options);
 void run_eval(const EvalCommandOptions& options);
 void run_train_features(const TrainFeaturesCommandOptions& options);
 void run_interpolate(const InterpolateCommandOptions& options);
+void run_export(const ExportCommandOptions& options);
+// Prints what a run directory or checkpoint holds.
+void run_info(const InfoCommandOptions& options);
 
 // `steps` points from `from` to `to` (both (D)), end points included, as (steps, D): straight,
 // or along the great circle with the norm interpolated (`spherical`).
