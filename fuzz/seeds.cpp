@@ -2,10 +2,13 @@
 // so that no binary file lives in git. Usage: dcgan_fuzz_seeds OUT_DIR, which gets
 //   OUT_DIR/mat/     small valid SVHN .mat files (v5, compressed v5, v7.3) and near misses;
 //   OUT_DIR/idx/     IDX files, each behind the idx_fuzzer's flag byte;
+//   OUT_DIR/image/   small PNG, JPEG, BMP and TGA images and a CIFAR-10 record, behind the
+//                    image_fuzzer's flag byte;
 //   OUT_DIR/config/  YAML configs;
 //   OUT_DIR/config.dict  libFuzzer dictionary: every section and key name, YAML punctuation.
 // Seeds are kept small (one to three images): libFuzzer mutates every byte it is given.
 #include <matio.h>
+#include <stb_image_write.h>
 #include <torch/torch.h>
 #include <zlib.h>
 
@@ -129,6 +132,37 @@ void write_idx_seeds(const fs::path& dir) {
   write_file(dir / "label_file", flagged(false, 0, big_endian(0x801) + big_endian(2) + "\1\2"));
 }
 
+// --- images ---------------------------------------------------------------------------------
+
+void append_bytes(void* context, void* data, int size) {
+  static_cast<std::string*>(context)->append(static_cast<const char*>(data), static_cast<size_t>(size));
+}
+
+// A 6x4 RGB gradient (or grey) image, encoded by stb_image_write.
+void write_image_seeds(const fs::path& dir) {
+  std::string rgb, grey;
+  for (int i = 0; i < 6 * 4; ++i) {
+    rgb += {static_cast<char>(i * 10), static_cast<char>(255 - i * 10), static_cast<char>(i * 3)};
+    grey += static_cast<char>(i * 10);
+  }
+  const auto* pixels = reinterpret_cast<const unsigned char*>(rgb.data());
+  std::string png, png_grey, jpeg, bmp, tga;
+  stbi_write_png_to_func(append_bytes, &png, 6, 4, 3, pixels, 6 * 3);
+  stbi_write_png_to_func(append_bytes, &png_grey, 6, 4, 1, grey.data(), 6);
+  stbi_write_jpg_to_func(append_bytes, &jpeg, 6, 4, 3, pixels, 80);
+  stbi_write_bmp_to_func(append_bytes, &bmp, 6, 4, 3, pixels);
+  stbi_write_tga_to_func(append_bytes, &tga, 6, 4, 3, pixels);
+  // Flag byte: bit 0 grey, bits 1-2 the size (8, 32, 64, 5), bit 3 CIFAR-10.
+  write_file(dir / "png_rgb_32", std::string(1, '\x02') + png);
+  write_file(dir / "png_grey_8_as_grey", std::string(1, '\x01') + png_grey);
+  write_file(dir / "jpeg_64", std::string(1, '\x04') + jpeg);
+  write_file(dir / "bmp_5", std::string(1, '\x06') + bmp);
+  write_file(dir / "tga_32", std::string(1, '\x02') + tga);
+  std::string record(1 + 3 * 32 * 32, '\x40');
+  record[0] = 7;  // the label
+  write_file(dir / "cifar10_1", std::string(1, '\x08') + record);
+}
+
 // --- YAML -----------------------------------------------------------------------------------
 
 void write_config_seeds(const fs::path& dir) {
@@ -203,9 +237,10 @@ int main(int argc, char** argv) {
   }
   try {
     const fs::path out = argv[1];
-    for (const char* sub : {"mat", "idx", "config"}) fs::create_directories(out / sub);
+    for (const char* sub : {"mat", "idx", "image", "config"}) fs::create_directories(out / sub);
     write_mat_seeds(out / "mat");
     write_idx_seeds(out / "idx");
+    write_image_seeds(out / "image");
     write_config_seeds(out / "config");
     write_config_dictionary(out / "config.dict");
   } catch (const std::exception& e) {

@@ -2,7 +2,7 @@
 # Builds the libFuzzer targets of fuzz/ with clang into build-fuzz/, writes their seed corpora
 # and runs each fuzzer for SECONDS (default 60) on one core, one after the other:
 #
-#   scripts/fuzz.sh [SECONDS] [TARGET...]      TARGET: mat, idx, config (default: all three)
+#   scripts/fuzz.sh [SECONDS] [TARGET...]      TARGET: mat, idx, image, config (default: all four)
 #
 # Exits 1 if any fuzzer stopped on a finding (a crash, sanitizer report, unexpected exception,
 # leak, timeout over 10 s or out-of-memory over 2 GB; HDF5's own leaks are suppressed, see
@@ -19,7 +19,7 @@ cd "$(dirname "$0")/.."
 seconds="${1:-60}"
 [ $# -gt 0 ] && shift
 targets=("$@")
-[ ${#targets[@]} -eq 0 ] && targets=(mat idx config)
+[ ${#targets[@]} -eq 0 ] && targets=(mat idx image config)
 build_dir="${DCGAN_FUZZ_BUILD_DIR:-build-fuzz}"
 jobs="${DCGAN_JOBS:-$(nproc)}"
 work="$build_dir/fuzz"

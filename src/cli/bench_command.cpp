@@ -70,6 +70,9 @@ void setup_bench(CLI::App& app) {
                   "svhn_mat, idx, cifar10 or folder (default: from the extension; folder for a "
                   "folder)")
       ->check(CLI::IsMember({"svhn_mat", "idx", "cifar10", "folder"}));
+  cmd->add_option("--cache", options->cache_dir,
+                  "folder format: keep the decoded images in this folder and reuse them "
+                  "(data.cache; default: no cache, every load decodes)");
   cmd->callback([options]() { run_bench(*options); });
 }
 
@@ -149,8 +152,12 @@ void run_bench(const BenchCommandOptions& options) {
     data.format = options.format.empty() ? format_of(options.data) : options.format;
     data.train = options.data;
     const auto load_start = Clock::now();
+    data.channels = options.channels;
+    data.cache = !options.cache_dir.empty();
     LoadContext context;
-    context.image_size = options.image_size;  // no cache: the load itself is timed
+    context.image_size = options.image_size;
+    context.cache_dir = options.cache_dir;
+    context.log = [](const std::string& line) { std::printf("%s\n", line.c_str()); };
     DataSplits loaded = load_data(data, context);
     const double load_seconds = seconds_since(load_start);
     std::printf("load: %s, %lld images in %.2f s\n", options.data.c_str(),

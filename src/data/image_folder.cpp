@@ -6,6 +6,7 @@
 #include "dcgan/data/image_folder.h"
 
 #include <stb_image.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -51,14 +52,6 @@ bool has_image_extension(const fs::path& path) {
          ext == ".tga";
 }
 
-bool hidden(const fs::path& relative) {
-  for (const fs::path& part : relative) {
-    const std::string name = part.string();
-    if (!name.empty() && name[0] == '.' && name != "." && name != "..") return true;
-  }
-  return false;
-}
-
 std::vector<FileEntry> list_files(const std::string& root) {
   std::error_code error;
   const fs::file_status status = fs::status(root, error);
@@ -66,24 +59,27 @@ std::vector<FileEntry> list_files(const std::string& root) {
   if (!fs::is_directory(status)) {
     throw DataError(root + ": a folder of images expected (data.format folder), found a file");
   }
+  // One stat per file: a large folder is listed at every start, also when the cache is used.
+  std::string prefix = fs::path(root).string();
+  if (prefix.empty() || prefix.back() != '/') prefix += '/';
   std::vector<FileEntry> files;
   fs::recursive_directory_iterator it(root, fs::directory_options::follow_directory_symlink, error);
   for (; !error && it != fs::recursive_directory_iterator(); it.increment(error)) {
-    const fs::path relative = fs::relative(it->path(), root, error);
-    if (error) break;
-    if (hidden(relative)) {
+    const std::string name = it->path().filename().string();
+    if (!name.empty() && name[0] == '.') {
       if (it->is_directory(error)) it.disable_recursion_pending();
       continue;
     }
-    if (!it->is_regular_file(error)) continue;
     FileEntry entry;
     entry.path = it->path().string();
-    entry.relative = relative.generic_string();
-    entry.size = static_cast<int64_t>(it->file_size(error));
-    const auto mtime = fs::last_write_time(it->path(), error);
-    entry.mtime_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(mtime.time_since_epoch()).count();
+    struct stat info;
+    if (::stat(entry.path.c_str(), &info) != 0 || !S_ISREG(info.st_mode)) continue;
+    entry.relative = entry.path.compare(0, prefix.size(), prefix) == 0
+                         ? entry.path.substr(prefix.size())
+                         : fs::relative(it->path(), root).generic_string();
+    entry.size = static_cast<int64_t>(info.st_size);
+    entry.mtime_ns = static_cast<int64_t>(info.st_mtim.tv_sec) * 1000000000 + info.st_mtim.tv_nsec;
     entry.image = has_image_extension(it->path());
-    if (error) break;
     files.push_back(std::move(entry));
   }
   if (error) throw DataError(root + ": cannot list the folder, " + error.message());
@@ -250,8 +246,11 @@ torch::Tensor resize_images(const torch::Tensor& images_u8, int64_t size) {
   return out;
 }
 
-torch::Tensor decode_image(const unsigned char* data, size_t size, int64_t image_size,
-                           int64_t channels, const std::string& name) {
+namespace {
+
+// The largest centred square of an encoded image, (channels, side, side) uint8, not resized.
+torch::Tensor decode_square(const unsigned char* data, size_t size, int64_t channels,
+                            const std::string& name) {
   if (size == 0) throw DataError(name + ": an image expected, found an empty file");
   if (size > static_cast<size_t>(INT_MAX)) {
     throw DataError(name + ": an image under 2 GiB expected, found " + std::to_string(size) + " bytes");
@@ -282,7 +281,70 @@ torch::Tensor decode_image(const unsigned char* data, size_t size, int64_t image
           .narrow(0, (height - side) / 2, side)
           .narrow(1, (width - side) / 2, side)
           .permute({2, 0, 1});
-  if (side == image_size) return square.clone(at::MemoryFormat::Contiguous);
+  return square.clone(at::MemoryFormat::Contiguous);
+}
+
+// Squares of one source size waiting to be resized together: one call of the filter per batch,
+// not per image (its fixed cost is most of the time for small images).
+class ResizeBatcher {
+ public:
+  ResizeBatcher(uint8_t* images, int64_t channels, int64_t side,
+                std::function<void(int64_t, const std::string&)> fail)
+      : images_(images), image_bytes_(channels * side * side), side_(side), fail_(std::move(fail)) {}
+
+  void add(int64_t index, torch::Tensor square) {
+    const int64_t from = square.size(1);
+    if (from == side_) {
+      std::memcpy(images_ + index * image_bytes_, square.data_ptr<uint8_t>(),
+                  static_cast<size_t>(image_bytes_));
+      return;
+    }
+    Pending& pending = pending_[from];
+    pending.bytes += square.numel();
+    pending.index.push_back(index);
+    pending.squares.push_back(std::move(square));
+    if (pending.squares.size() >= 256 || pending.bytes >= (32 << 20)) flush(pending);
+  }
+
+  void flush_all() {
+    for (auto& item : pending_) flush(item.second);
+  }
+
+ private:
+  struct Pending {
+    std::vector<int64_t> index;
+    std::vector<torch::Tensor> squares;
+    int64_t bytes = 0;
+  };
+
+  void flush(Pending& pending) {
+    if (pending.squares.empty()) return;
+    try {
+      const torch::Tensor resized = resize_images(torch::stack(pending.squares), side_).contiguous();
+      const uint8_t* out = resized.data_ptr<uint8_t>();
+      for (size_t i = 0; i < pending.index.size(); ++i) {
+        std::memcpy(images_ + pending.index[i] * image_bytes_,
+                    out + static_cast<int64_t>(i) * image_bytes_, static_cast<size_t>(image_bytes_));
+      }
+    } catch (const std::exception& e) {  // out of memory: the batch's files count as unreadable
+      for (const int64_t index : pending.index) fail_(index, e.what());
+    }
+    pending = Pending{};
+  }
+
+  uint8_t* images_;
+  int64_t image_bytes_;
+  int64_t side_;
+  std::function<void(int64_t, const std::string&)> fail_;
+  std::map<int64_t, Pending> pending_;
+};
+
+}  // namespace
+
+torch::Tensor decode_image(const unsigned char* data, size_t size, int64_t image_size,
+                           int64_t channels, const std::string& name) {
+  const torch::Tensor square = decode_square(data, size, channels, name);
+  if (square.size(1) == image_size) return square;
   return resize_images(square.unsqueeze(0), image_size).squeeze(0);
 }
 
@@ -345,6 +407,9 @@ ImageSet load_image_folder(const std::string& root, const FolderOptions& options
   std::atomic<int64_t> next{0};
   std::atomic<int64_t> done{0};
   auto work = [&] {
+    ResizeBatcher batcher(images, options.channels, side, [&](int64_t index, const std::string& what) {
+      failures[static_cast<size_t>(index)] = files[static_cast<size_t>(index)].path + ": " + what;
+    });
     for (int64_t i = next++; i < count; i = next++) {
       const FileEntry& file = files[static_cast<size_t>(i)];
       try {
@@ -352,14 +417,13 @@ ImageSet load_image_folder(const std::string& root, const FolderOptions& options
           throw DataError(file.path + ": not an image file by its name");
         }
         const std::vector<unsigned char> bytes = read_bytes(file.path);
-        const torch::Tensor image =
-            decode_image(bytes.data(), bytes.size(), side, options.channels, file.path);
-        std::memcpy(images + i * image_bytes, image.data_ptr<uint8_t>(), static_cast<size_t>(image_bytes));
+        batcher.add(i, decode_square(bytes.data(), bytes.size(), options.channels, file.path));
       } catch (const std::exception& e) {
         failures[static_cast<size_t>(i)] = e.what();
       }
       ++done;
     }
+    batcher.flush_all();
   };
   int64_t threads = options.threads > 0 ? options.threads
                                         : static_cast<int64_t>(std::thread::hardware_concurrency());

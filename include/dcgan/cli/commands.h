@@ -93,6 +93,7 @@ struct BenchCommandOptions {
   bool cuda_graphs = false;  // run.cuda_graphs
   std::string data;            // also time loading this file
   std::string format;          // its data.format; default from the extension
+  std::string cache_dir;       // --cache: the folder format's cache folder (empty: none)
 };
 
 // --device (auto, cpu, cuda, cuda:N) and, when `threads` is given, --threads (0 = every core).
