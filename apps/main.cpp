@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
   dcgan::setup_eval(app);
   dcgan::setup_train_features(app);
   dcgan::setup_interpolate(app);
+  dcgan::setup_report(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

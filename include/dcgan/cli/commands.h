@@ -83,6 +83,10 @@ struct BenchCommandOptions {
   std::string format;          // its data.format; default from the extension
 };
 
+struct ReportCommandOptions {
+  std::string run_dir;  // RUN_DIR: the run whose report.html is rebuilt
+};
+
 // --device (auto, cpu, cuda, cuda:N) and, when `threads` is given, --threads (0 = every core).
 void add_device_options(CLI::App* cmd, std::string& device, int64_t* threads);
 
@@ -92,6 +96,7 @@ void setup_bench(CLI::App& app);
 void setup_eval(CLI::App& app);
 void setup_train_features(CLI::App& app);
 void setup_interpolate(CLI::App& app);
+void setup_report(CLI::App& app);
 
 // Run a parsed command; throw dcgan::Error subclasses on failure.
 void run_train(const TrainCommandOptions& options);
@@ -100,6 +105,8 @@ void run_bench(const BenchCommandOptions& options);
 void run_eval(const EvalCommandOptions& options);
 void run_train_features(const TrainFeaturesCommandOptions& options);
 void run_interpolate(const InterpolateCommandOptions& options);
+// Rebuilds report.html with the status the run's files say (read_run_status).
+void run_report(const ReportCommandOptions& options);
 
 // `steps` points from `from` to `to` (both (D)), end points included, as (steps, D): straight,
 // or along the great circle with the norm interpolated (`spherical`).
