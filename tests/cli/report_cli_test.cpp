@@ -137,6 +137,14 @@ TEST_F(ReportCliTest, AStoppedRunSaysSoAndResumingFinishesIt) {
   EXPECT_EQ(element_text(read_text(run + "/report.html"), "last-step"), "10");
 }
 
+TEST_F(ReportCliTest, ADivergedRunSaysSo) {
+  Result result = run_dcgan("train --config " + dir_.file("tiny.yaml") + " --name d --set train.lr=1e30");
+  EXPECT_EQ(result.code, kExitDiverged) << result.output;
+  const std::string run = dir_.file("runs/d");
+  EXPECT_EQ(read_text(run + "/status"), "diverged\n");
+  EXPECT_EQ(element_text(read_text(run + "/report.html"), "status"), "diverged");
+}
+
 TEST_F(ReportCliTest, NotARunDirectoryGetsOneLine) {
   const std::string missing = dir_.file("no-such-run");
   Result result = run_dcgan("report " + missing);
