@@ -21,6 +21,7 @@ int main(int argc, char** argv) {
   dcgan::setup_interpolate(app);
   dcgan::setup_export(app);
   dcgan::setup_info(app);
+  dcgan::setup_report(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs what dcgan builds and runs with:
 #   - from Debian's archive: the compiler and build tools, the libraries (CLI11, yaml-cpp, matio,
-#     stb, spdlog, fmt, GoogleTest), Debian's LibTorch 1.13 (libtorch-dev, an older LibTorch the
-#     build also supports) and Fashion-MNIST;
+#     stb, spdlog, fmt, GoogleTest), Chromium (the run report's browser test), Debian's
+#     LibTorch 1.13 (libtorch-dev, an older LibTorch the build also supports) and Fashion-MNIST;
 #   - from PyPI, into .venv/ (ignored by git): PyTorch $DCGAN_TORCH_VERSION, whose LibTorch the
 #     build uses by default (a CUDA build: CUDA support where the CUDA toolkit is present).
 # Idempotent: what is already there is skipped, so a second run is quick.
@@ -18,6 +18,7 @@ packages=(
   libtorch-dev libopenblas0-pthread
   libcli11-dev libyaml-cpp-dev libmatio-dev libstb-dev libspdlog-dev libfmt-dev
   libgtest-dev libbenchmark-dev
+  chromium
   dataset-fashion-mnist
 )
 

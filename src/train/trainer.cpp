@@ -16,6 +16,7 @@
 #include "dcgan/io/generator_file.h"
 #include "dcgan/io/png.h"
 #include "dcgan/log/log.h"
+#include "dcgan/report/report.h"
 #include "dcgan/train/device.h"
 #include "dcgan/train/evaluation.h"
 #include "dcgan/train/gan.h"
@@ -135,6 +136,27 @@ class Trainer {
                         " but the run is already at step " + std::to_string(step_) +
                         "; raise it (0 = no limit) to continue");
     }
+    refresh_report(RunStatus::kRunning);
+    TrainOutcome outcome;
+    try {
+      outcome = run_steps(stop_at);
+    } catch (const DivergedError&) {
+      refresh_report(RunStatus::kDiverged);
+      throw;
+    } catch (const InterruptedError&) {
+      refresh_report(RunStatus::kStopped);
+      throw;
+    }
+    refresh_report(outcome.finished ? RunStatus::kFinished : RunStatus::kStopped);
+    logger_.info("report -> " + run_.report());
+    return outcome;
+  }
+
+ private:
+  // The steps from step_ to `stop_at` (or the end of the last epoch), then the final samples and
+  // checkpoint.
+  TrainOutcome run_steps(int64_t stop_at) {
+    const TrainOptions& t = config_.train;
     ProgressBar progress(stop_at, step_, isatty(STDOUT_FILENO) == 1);
     auto fixed_noise = fixed_noise_.to(device_);
     window_start_ = Clock::now();
@@ -203,7 +225,16 @@ class Trainer {
     return outcome;
   }
 
- private:
+  // Rewrites <run>/report.html and <run>/status. The report only shows what the run wrote, so
+  // failing to write it (a full disk) is said in the log and does not end the run.
+  void refresh_report(RunStatus status) {
+    try {
+      write_report(run_.root, status);
+    } catch (const std::exception& e) {
+      logger_.warn(std::string("the run report was not written: ") + e.what());
+    }
+  }
+
   // The quality measurement of eval.every, set up at its first use: its feature network (built
   // now for `auto` when the dataset has none yet) and the real images' features, once. Returns
   // false when quality cannot be measured (said once in the log).
@@ -336,6 +367,7 @@ class Trainer {
     save_generator_file(run_.generator(), config_, data_.train.channels(), gan_->generator,
                         gan_->ema_generator ? &gan_->ema_generator : nullptr);
     logger_.info(format("checkpoint at step %lld -> %s", ll(step_), run_.checkpoint().c_str()));
+    refresh_report(RunStatus::kRunning);
   }
 
   Config config_;

@@ -96,6 +96,10 @@ struct BenchCommandOptions {
   std::string cache_dir;       // --cache: the folder format's cache folder (empty: none)
 };
 
+struct ReportCommandOptions {
+  std::string run_dir;  // RUN_DIR: the run whose report.html is rebuilt
+};
+
 // --device (auto, cpu, cuda, cuda:N) and, when `threads` is given, --threads (0 = every core).
 void add_device_options(CLI::App* cmd, std::string& device, int64_t* threads);
 
@@ -107,6 +111,7 @@ void setup_train_features(CLI::App& app);
 void setup_interpolate(CLI::App& app);
 void setup_export(CLI::App& app);
 void setup_info(CLI::App& app);
+void setup_report(CLI::App& app);
 
 // Run a parsed command; throw dcgan::Error subclasses on failure.
 void run_train(const TrainCommandOptions& options);
@@ -118,6 +123,8 @@ void run_interpolate(const InterpolateCommandOptions& options);
 void run_export(const ExportCommandOptions& options);
 // Prints what a run directory or checkpoint holds.
 void run_info(const InfoCommandOptions& options);
+// Rebuilds report.html with the status the run's files say (read_run_status).
+void run_report(const ReportCommandOptions& options);
 
 // `steps` points from `from` to `to` (both (D)), end points included, as (steps, D): straight,
 // or along the great circle with the norm interpolated (`spherical`).

@@ -9,6 +9,10 @@
 //   <run>/generator.pt      the generator alone, for `dcgan sample`
 //   <run>/quality.csv       FID, KID, precision/recall, density/coverage every eval.every steps
 //   <run>/best_generator.pt the generator with the lowest FID so far
+//   <run>/report.html       the run report, one self-contained page (dcgan/report/report.h),
+//                           rewritten at the start, at every checkpoint and at the end
+//   <run>/status            running, finished, stopped or diverged: what the run was doing when
+//                           it last wrote report.html (`dcgan report` rebuilds the page from it)
 #pragma once
 
 #include <cstdint>
@@ -29,6 +33,8 @@ struct RunDir {
   std::string generator() const { return root + "/generator.pt"; }
   std::string quality() const { return root + "/quality.csv"; }
   std::string best_generator() const { return root + "/best_generator.pt"; }
+  std::string report() const { return root + "/report.html"; }
+  std::string status() const { return root + "/status"; }
 };
 
 // A new run directory `out_dir/name`; an empty name becomes "<stem>-YYYYmmdd-HHMMSS".
