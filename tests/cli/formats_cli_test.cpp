@@ -66,18 +66,20 @@ class FormatsCliTest : public ::testing::Test {
 };
 
 TEST_F(FormatsCliTest, SixtyFourPixelFolderRunSamplesAndDescribesItself) {
-  write_image_folder(dir_.file("images"), 9);
+  write_image_folder(dir_.file("images"), 12);
   const std::string yaml = config("data:\n  format: folder\n  train: " + dir_.file("images"),
                                   "  image_size: 64");
   Result train = run_dcgan("train --config " + yaml + " --name r");
   ASSERT_EQ(train.code, 0) << train.output;
-  EXPECT_TRUE(contains(train.output, "9 images of 64x64")) << train.output;
+  EXPECT_TRUE(contains(train.output, "12 images of 64x64")) << train.output;
   EXPECT_TRUE(contains(train.output, "2 classes by subfolder")) << train.output;
   EXPECT_TRUE(contains(train.output, "skipped 1 files (0 not images, 1 unreadable)")) << train.output;
   const std::string run = dir_.file("runs/r");
   EXPECT_TRUE(contains(testing::read_text(run + "/train.log"), "skipped 1 files")) ;
   // Grids of 64x64 cells with 2 pixels around each: 2x3 -> 200 wide, 134 high.
   EXPECT_EQ(png_size(run + "/samples/step_000002.png"), std::make_pair(3 * 66 + 2, 2 * 66 + 2));
+  // The report shows them at their size.
+  EXPECT_TRUE(contains(testing::read_text(run + "/report.html"), "finished"));
   EXPECT_EQ(png_size(run + "/samples/real.png"), std::make_pair(3 * 66 + 2, 2 * 66 + 2));
 
   Result sample = run_dcgan("sample --ckpt " + run + "/generator.pt --grid 1x2 --out " +
@@ -89,7 +91,7 @@ TEST_F(FormatsCliTest, SixtyFourPixelFolderRunSamplesAndDescribesItself) {
   ASSERT_EQ(info.code, 0) << info.output;
   EXPECT_TRUE(contains(info.output, "kind:              training checkpoint")) << info.output;
   EXPECT_TRUE(contains(info.output, "images:            64x64, 3 channels")) << info.output;
-  EXPECT_TRUE(contains(info.output, "step:              2")) << info.output;
+  EXPECT_TRUE(contains(info.output, "step:              3")) << info.output;
   EXPECT_TRUE(contains(info.output, "moving average:    yes")) << info.output;
   EXPECT_TRUE(contains(info.output, "  image_size: 64")) << info.output;  // the config
   // The last metrics row, as metrics.csv has it.
@@ -104,6 +106,17 @@ TEST_F(FormatsCliTest, SixtyFourPixelFolderRunSamplesAndDescribesItself) {
   for (int i = static_cast<int>(with_commas.size()) - 3; i > 0; i -= 3) with_commas.insert(i, ",");
   EXPECT_TRUE(contains(info.output, "G parameters:      " + with_commas)) << info.output;
 
+  // Quality of a 64x64 generator: dcgan's feature network, trained on the subfolder labels,
+  // sees both sides reduced to 32x32.
+  Result eval = run_dcgan("eval --ckpt " + run + "/generator.pt --num 10");
+  ASSERT_EQ(eval.code, 0) << eval.output;
+  EXPECT_TRUE(contains(eval.output, "FID ")) << eval.output;
+
+  Result bench = run_dcgan("bench --image-size 64 --batch-size 4 --steps 1 --warmup 0 --device cpu "
+                           "--threads 2");
+  ASSERT_EQ(bench.code, 0) << bench.output;
+  EXPECT_TRUE(contains(bench.output, "64x64")) << bench.output;
+
   Result gen_info = run_dcgan("info " + run + "/generator.pt");
   ASSERT_EQ(gen_info.code, 0) << gen_info.output;
   EXPECT_TRUE(contains(gen_info.output, "kind:              generator file")) << gen_info.output;
@@ -112,7 +125,7 @@ TEST_F(FormatsCliTest, SixtyFourPixelFolderRunSamplesAndDescribesItself) {
   // A second run of the same folder starts from the cache.
   Result again = run_dcgan("train --config " + yaml + " --name r2 --set train.max_steps=1");
   ASSERT_EQ(again.code, 0) << again.output;
-  EXPECT_TRUE(contains(again.output, "9 images from the cache")) << again.output;
+  EXPECT_TRUE(contains(again.output, "12 images from the cache")) << again.output;
 
   // The image size cannot change under a checkpoint.
   Result resize = run_dcgan("train --resume " + dir_.file("runs/r2") +

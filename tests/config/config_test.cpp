@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <limits>
 #include <string>
@@ -475,6 +476,23 @@ TEST(Validate, ChecksEveryRange) {
     const std::string expected = test.message.empty() ? "<no error>" : test.message;
     EXPECT_EQ(error_of([&] { validate(config); }), expected) << test.key << " = " << test.value;
   }
+}
+
+// Every config shipped in configs/ loads and validates: a renamed key would break them silently.
+TEST(ShippedConfigs, LoadAndValidate) {
+  int count = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(DCGAN_CONFIGS_DIR)) {
+    if (entry.path().extension() != ".yaml") continue;
+    Config config;
+    EXPECT_EQ(error_of([&] {
+                apply_yaml_file(config, entry.path().string());
+                validate(config);
+              }),
+              "<no error>")
+        << entry.path();
+    ++count;
+  }
+  EXPECT_GE(count, 5);
 }
 
 TEST(Validate, SixtyFourPixelGeneratorHalvesItsWidthThreeTimes) {

@@ -164,7 +164,7 @@ TEST(LoadData, RequiresATrainingFileAndAKnownFormat) {
   bad_format.format = "png";
   bad_format.train = dir.file("train");
   EXPECT_EQ(load_message(no_train), "data.train: no training file given");
-  EXPECT_EQ(load_message(bad_format), "data.format: svhn_mat or idx expected, found 'png'");
+  EXPECT_EQ(load_message(bad_format), "data.format: svhn_mat, idx, cifar10 or folder expected, found 'png'");
 }
 
 TEST(LoadData, SplitsTheTestFileAndLimitsOnlyTraining) {
