@@ -317,7 +317,7 @@ std::string render_report(const std::string& run_dir, RunStatus status) {
   } else {
     const std::string epochs = last_cell(metrics, "epoch");
     html += "<table class=\"summary\">\n";
-    html += row("steps", cell("last-step", last_cell(metrics, "step")));
+    html += row("last logged step", cell("last-step", last_cell(metrics, "step")));
     html += row("epoch", cell("last-epoch", epochs) +
                              (total_epochs > 0 ? "<td id=\"total-epochs\">of " +
                                                      std::to_string(total_epochs) + "</td>"
