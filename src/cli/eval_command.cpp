@@ -9,6 +9,7 @@
 #include "dcgan/error.h"
 #include "dcgan/io/file.h"
 #include "dcgan/io/generator_file.h"
+#include "dcgan/io/json.h"
 #include "dcgan/train/device.h"
 #include "dcgan/train/evaluation.h"
 
@@ -18,23 +19,6 @@ namespace {
 void print_line(const std::string& line) {
   std::printf("%s\n", line.c_str());
   std::fflush(stdout);
-}
-
-std::string json_string(const std::string& text) {
-  std::string out = "\"";
-  for (unsigned char c : text) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += static_cast<char>(c);
-    } else if (c < 0x20) {
-      char escaped[8];
-      std::snprintf(escaped, sizeof escaped, "\\u%04x", c);
-      out += escaped;
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  return out + "\"";
 }
 
 std::string json_number(double value) {
