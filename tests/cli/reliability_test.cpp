@@ -371,6 +371,9 @@ TEST_P(InterruptTest, StopsWithACheckpointAndResumesToTheSameRun) {
   const int64_t step = std::atoll(result->output.c_str() + at + 20);
   EXPECT_GE(step, 7);
   EXPECT_LT(step, kSteps) << "the run ended before the signal arrived";
+  // The report says what happened, and the resumed run's says it finished.
+  EXPECT_EQ(testing::read_text(run + "/status"), "stopped\n");
+  EXPECT_NE(testing::read_text(run + "/report.html").find("stopped"), std::string::npos);
 
   const ProcessResult resumed = resume(run);
   ASSERT_EQ(resumed.code, 0) << resumed.output;
@@ -379,6 +382,7 @@ TEST_P(InterruptTest, StopsWithACheckpointAndResumesToTheSameRun) {
   EXPECT_NE(resumed.output.find(kDone), std::string::npos) << resumed.output;
   expect_no_crash_text(resumed.output, "resume");
   expect_same_as_straight(run);
+  EXPECT_EQ(testing::read_text(run + "/status"), "finished\n");
 }
 
 INSTANTIATE_TEST_SUITE_P(Signals, InterruptTest, ::testing::Values(SIGTERM, SIGINT),
