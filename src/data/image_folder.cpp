@@ -21,7 +21,6 @@
 #include <fstream>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <thread>
 #include <vector>
 

@@ -14,20 +14,13 @@
 #include "dcgan/error.h"
 #include "dcgan/io/checkpoint.h"
 #include "dcgan/io/file.h"
+#include "dcgan/io/run_layout.h"
 #include "dcgan/report/svg.h"
 
 namespace dcgan {
 namespace {
 
 namespace fs = std::filesystem;
-
-// The files read, as dcgan/train/run_dir.h lays them out (this library sits below train).
-constexpr const char* kConfigFile = "config.yaml";
-constexpr const char* kMetricsFile = "metrics.csv";
-constexpr const char* kQualityFile = "quality.csv";
-constexpr const char* kCheckpointFile = "checkpoint.pt";
-constexpr const char* kStatusFile = "status";
-constexpr const char* kReportFile = "report.html";
 
 // Pictures are scaled by whole factors (nearest neighbour) to about these widths.
 constexpr uint32_t kLargeWidth = 1200;
@@ -80,8 +73,8 @@ void check_run_dir(const std::string& run_dir) {
   if (!fs::is_directory(run_dir, error)) {
     throw ConfigError(run_dir + ": no such run directory");
   }
-  if (!fs::is_regular_file(fs::path(run_dir) / kConfigFile, error)) {
-    throw ConfigError(run_dir + ": not a run directory (no " + kConfigFile + ")");
+  if (!fs::is_regular_file(RunDir{run_dir}.config(), error)) {
+    throw ConfigError(run_dir + ": not a run directory (no config.yaml)");
   }
 }
 
@@ -284,22 +277,22 @@ std::vector<SampleFile> pick_sample_files(const std::string& samples_dir, size_t
 
 std::string render_report(const std::string& run_dir, RunStatus status) {
   check_run_dir(run_dir);
-  const fs::path root(run_dir);
+  const RunDir run{run_dir};
   const std::string name = run_name(run_dir);
   const std::string status_name = run_status_name(status);
-  const std::string config_text = read_file((root / kConfigFile).string()).value_or("");
+  const std::string config_text = read_file(run.config()).value_or("");
   int64_t total_epochs = -1;
   try {
     Config config;
-    apply_yaml_string(config, config_text, (root / kConfigFile).string());
+    apply_yaml_string(config, config_text, run.config());
     total_epochs = config.train.epochs;
   } catch (const Error&) {
     // Shown as it is below; only the "of N epochs" is lost.
   }
 
-  const auto metrics_text = read_file((root / kMetricsFile).string());
+  const auto metrics_text = read_file(run.metrics());
   const CsvTable metrics = parse_csv(metrics_text.value_or(""));
-  const auto quality_text = read_file((root / kQualityFile).string());
+  const auto quality_text = read_file(run.quality());
   const CsvTable quality = parse_csv(quality_text.value_or(""));
 
   std::string html = "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n";
@@ -312,7 +305,7 @@ std::string render_report(const std::string& run_dir, RunStatus status) {
   // Summary: the last logged row, as metrics.csv has it.
   html += "<h2>Summary</h2>\n";
   if (metrics.rows.empty()) {
-    html += "<p class=\"missing\" id=\"no-metrics\">No step logged yet (" + std::string(kMetricsFile) +
+    html += "<p class=\"missing\" id=\"no-metrics\">No step logged yet (" + std::string("metrics.csv") +
             (metrics_text ? " has no rows" : " not written yet") + ").</p>\n";
   } else {
     const std::string epochs = last_cell(metrics, "epoch");
@@ -348,7 +341,7 @@ std::string render_report(const std::string& run_dir, RunStatus status) {
     }
     html += "</table>\n";
   }
-  html += skipped_note(metrics, kMetricsFile);
+  html += skipped_note(metrics, "metrics.csv");
 
   // Curves.
   html += "<h2>Curves</h2>\n";
@@ -363,14 +356,14 @@ std::string render_report(const std::string& run_dir, RunStatus status) {
                                  {series(quality, "fid", "#9467bd")}});
     html += render_svg_plot(Plot{"plot-kid", "KID (lower is better)", "step",
                                  {series(quality, "kid_mean", "#8c564b")}});
-    html += skipped_note(quality, kQualityFile);
+    html += skipped_note(quality, "quality.csv");
   } else {
     html += "<p class=\"missing\" id=\"no-quality\">No quality measured (" +
-            std::string(kQualityFile) + " not written; eval.every is 0 or not reached yet).</p>\n";
+            std::string("quality.csv") + " not written; eval.every is 0 or not reached yet).</p>\n";
   }
 
   // Samples: the last fixed-noise grid large, then how it got there, then the real images.
-  const std::string samples_dir = (root / "samples").string();
+  const std::string samples_dir = run.samples();
   const std::vector<SampleFile> steps = pick_sample_files(samples_dir);
   html += "<h2>Samples</h2>\n";
   if (steps.empty()) {
@@ -393,7 +386,7 @@ std::string render_report(const std::string& run_dir, RunStatus status) {
     html += "</div>\n";
   }
   html += "<h2>Real images</h2>\n<figure>" +
-          picture((root / "samples" / "real.png").string(), kLargeWidth, "id=\"real-samples\"",
+          picture(run.real_samples(), kLargeWidth, "id=\"real-samples\"",
                   "training images") +
           "</figure>\n";
 
@@ -404,22 +397,22 @@ std::string render_report(const std::string& run_dir, RunStatus status) {
 
 void write_report(const std::string& run_dir, RunStatus status) {
   const std::string html = render_report(run_dir, status);
-  const fs::path root(run_dir);
-  write_file_atomic((root / kStatusFile).string(), std::string(run_status_name(status)) + "\n");
-  write_file_atomic((root / kReportFile).string(), html);
+  const RunDir run{run_dir};
+  write_file_atomic(run.status(), std::string(run_status_name(status)) + "\n");
+  write_file_atomic(run.report(), html);
 }
 
 RunStatus read_run_status(const std::string& run_dir) {
   check_run_dir(run_dir);
-  const fs::path root(run_dir);
-  if (const auto text = read_file((root / kStatusFile).string())) {
+  const RunDir run{run_dir};
+  if (const auto text = read_file(run.status())) {
     std::string word = *text;
     while (!word.empty() && std::isspace(static_cast<unsigned char>(word.back()))) word.pop_back();
     if (const auto status = parse_run_status(word)) return *status;
-    throw ConfigError((root / kStatusFile).string() + ": expected running, finished, stopped or " +
+    throw ConfigError(run.status() + ": expected running, finished, stopped or " +
                       "diverged, found '" + word.substr(0, 40) + "'");
   }
-  const std::string checkpoint = (root / kCheckpointFile).string();
+  const std::string checkpoint = run.checkpoint();
   std::error_code error;
   if (!fs::is_regular_file(checkpoint, error)) return RunStatus::kStopped;
   CheckpointReader reader(checkpoint);

@@ -34,12 +34,6 @@ void remove_stale_temp_files(const std::string& dir) {
 
 }  // namespace
 
-std::string RunDir::step_samples(int64_t step) const {
-  char name[32];
-  std::snprintf(name, sizeof name, "/step_%06lld.png", static_cast<long long>(step));
-  return samples() + name;
-}
-
 RunDir create_run_dir(const std::string& out_dir, const std::string& name, const std::string& stem) {
   std::string leaf = name;
   if (leaf.empty()) {
