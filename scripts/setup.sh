@@ -2,7 +2,8 @@
 # Installs what dcgan builds and runs with:
 #   - from Debian's archive: the compiler and build tools, the libraries (CLI11, yaml-cpp, matio,
 #     stb, spdlog, fmt, GoogleTest), Chromium (the run report's browser test), Debian's
-#     LibTorch 1.13 (libtorch-dev, an older LibTorch the build also supports) and Fashion-MNIST;
+#     LibTorch 1.13 (libtorch-dev, an older LibTorch the build also supports) with the Gloo
+#     headers its distributed training needs (libgloo-dev), and Fashion-MNIST;
 #   - from PyPI, into .venv/ (ignored by git): PyTorch $DCGAN_TORCH_VERSION, whose LibTorch the
 #     build uses by default (a CUDA build: CUDA support where the CUDA toolkit is present).
 # Idempotent: what is already there is skipped, so a second run is quick.
@@ -15,7 +16,7 @@ venv=.venv  # where cmake/LibTorch.cmake and scripts/bench.sh look
 packages=(
   build-essential cmake ninja-build pkg-config
   python3 python3-venv python3-dev
-  libtorch-dev libopenblas0-pthread
+  libtorch-dev libopenblas0-pthread libgloo-dev
   libcli11-dev libyaml-cpp-dev libmatio-dev libstb-dev libspdlog-dev libfmt-dev
   libgtest-dev libbenchmark-dev
   chromium
