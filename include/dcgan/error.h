@@ -24,6 +24,8 @@ enum ExitCode : int {
   kExitCheckpoint = 4,   // a checkpoint missing, corrupt or of another kind
   kExitIo = 5,           // an output could not be written (permissions, full disk)
   kExitDiverged = 6,     // training produced a non-finite loss or weight
+  kExitDistributed = 7,  // distributed training: a rank died or hung, the store is unreachable,
+                         // the ranks disagree
   kExitInterrupted = 130 // stopped by SIGINT/SIGTERM after saving a checkpoint
 };
 
@@ -40,6 +42,7 @@ DCGAN_DEFINE_ERROR(CheckpointError, kExitCheckpoint);
 DCGAN_DEFINE_ERROR(IoError, kExitIo);
 DCGAN_DEFINE_ERROR(DivergedError, kExitDiverged);
 DCGAN_DEFINE_ERROR(InterruptedError, kExitInterrupted);
+DCGAN_DEFINE_ERROR(DistributedError, kExitDistributed);
 
 #undef DCGAN_DEFINE_ERROR
 

@@ -109,33 +109,15 @@ void setup_train(CLI::App& app) {
 
 namespace {
 
-// A launcher of several processes (torchrun, srun, mpirun) gives each one its rank in WORLD_SIZE.
-// Training here runs in one process: N copies would each train alone and race for one run
-// directory, so more than one is refused before anything is written.
-void refuse_several_processes() {
-  const char* world = std::getenv("WORLD_SIZE");
-  if (world == nullptr || *world == '\0') return;
-  char* end = nullptr;
-  const long long size = std::strtoll(world, &end, 10);
-  if (*end != '\0' || size < 1) {
-    throw ConfigError(std::string("environment variable WORLD_SIZE: a process count expected, "
-                                  "found '") + world + "'");
-  }
-  if (size > 1) {
-    throw ConfigError("environment variable WORLD_SIZE is " + std::to_string(size) +
-                      ": dcgan train runs in one process and does not train across processes "
-                      "yet; launch it once (without torchrun) or with WORLD_SIZE=1");
-  }
-}
-
 }  // namespace
 
 void run_train(const TrainCommandOptions& options) {
-  refuse_several_processes();
+  // Under torchrun (or scripts/launch.sh) each process is one rank of a distributed run.
+  const std::optional<DistEnv> dist = read_dist_env();
   StopFlag stop;
   SignalScope signals(&stop);
   if (!options.resume_dir.empty()) {
-    train_resume(options.resume_dir, options.overrides, &stop);
+    train_resume(options.resume_dir, options.overrides, &stop, dist);
     return;
   }
   Config config;
@@ -145,7 +127,7 @@ void run_train(const TrainCommandOptions& options) {
     stem = std::filesystem::path(options.config_file).stem().string();
   }
   for (const auto& assignment : options.overrides) apply_override(config, assignment);
-  train_new(config, stem, &stop);
+  train_new(config, stem, &stop, dist);
 }
 
 }  // namespace dcgan

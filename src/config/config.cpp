@@ -44,13 +44,14 @@ const KeySpec kKeys[] = {
     DCGAN_KEY(data, channels),     DCGAN_KEY(data, strict),       DCGAN_KEY(data, cache),
     DCGAN_KEY(model, image_size),  DCGAN_KEY(model, z_dim),       DCGAN_KEY(model, g_channels),  DCGAN_KEY(model, d_channels),
     DCGAN_KEY(model, leaky_slope), DCGAN_KEY(model, bn_eps),      DCGAN_KEY(model, bn_momentum),
-    DCGAN_KEY(model, init),        DCGAN_KEY(model, init_std),    DCGAN_KEY(model, upconv),
+    DCGAN_KEY(model, init),        DCGAN_KEY(model, init_std),    DCGAN_KEY(model, upconv),      DCGAN_KEY(model, sync_bn),
     DCGAN_KEY(train, epochs),      DCGAN_KEY(train, batch_size),  DCGAN_KEY(train, lr),
     DCGAN_KEY(train, beta1),       DCGAN_KEY(train, beta2),       DCGAN_KEY(train, label_smoothing),
     DCGAN_KEY(train, seed),        DCGAN_KEY(train, print_every), DCGAN_KEY(train, show_every),
     DCGAN_KEY(train, max_steps),   DCGAN_KEY(train, ema),         DCGAN_KEY(run, out_dir),
     DCGAN_KEY(run, name),          DCGAN_KEY(run, device),        DCGAN_KEY(run, threads),
     DCGAN_KEY(run, amp),           DCGAN_KEY(run, cudnn_benchmark), DCGAN_KEY(run, cuda_graphs),
+    DCGAN_KEY(run, dist_backend),  DCGAN_KEY(run, dist_timeout),  DCGAN_KEY(run, dist_verify),
     DCGAN_KEY(sample, grid),       DCGAN_KEY(eval, every),        DCGAN_KEY(eval, num),
     DCGAN_KEY(eval, features),     DCGAN_KEY(eval, feature_epochs),
 };
@@ -443,6 +444,11 @@ void validate(const Config& config) {
   }
   check_int("run.threads", run.threads, 0, 1024);
   check_choice("run.amp", run.amp, {"none", "bf16"});
+  check_choice("run.dist_backend", run.dist_backend, {"auto", "gloo", "nccl"});
+  if (run.dist_timeout < 1) {
+    throw ConfigError("key 'run.dist_timeout' must be at least 1 (seconds), got " +
+                      std::to_string(run.dist_timeout));
+  }
 
   parse_grid(config.sample.grid, "key 'sample.grid'");
 

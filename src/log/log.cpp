@@ -12,16 +12,19 @@
 
 namespace dcgan {
 
-RunLog::RunLog(const std::string& file) {
+RunLog::RunLog(const std::string& file, bool quiet) {
   std::vector<spdlog::sink_ptr> sinks;
   sinks.push_back(std::make_shared<spdlog::sinks::stdout_sink_mt>());
-  try {
-    sinks.push_back(std::make_shared<spdlog::sinks::basic_file_sink_mt>(file));
-  } catch (const spdlog::spdlog_ex& e) {
-    throw IoError(file + ": cannot open log file (" + e.what() + ")");
+  if (!file.empty()) {
+    try {
+      sinks.push_back(std::make_shared<spdlog::sinks::basic_file_sink_mt>(file));
+    } catch (const spdlog::spdlog_ex& e) {
+      throw IoError(file + ": cannot open log file (" + e.what() + ")");
+    }
   }
   logger_ = std::make_shared<spdlog::logger>("dcgan", sinks.begin(), sinks.end());
   logger_->set_pattern("[%Y-%m-%d %H:%M:%S] [%l] %v");
+  logger_->set_level(quiet ? spdlog::level::warn : spdlog::level::info);
   logger_->flush_on(spdlog::level::info);
 }
 

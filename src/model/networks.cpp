@@ -81,13 +81,17 @@ torch::Tensor GeneratorImpl::upconv(size_t index, const torch::Tensor& x) {
              : phase_[index]->forward(x);
 }
 
+torch::Tensor GeneratorImpl::norm(torch::nn::BatchNorm2d& bn, const torch::Tensor& x) {
+  return bn_sync_ ? sync_batch_norm(x, *bn, *bn_sync_) : bn->forward(x);
+}
+
 torch::Tensor GeneratorImpl::forward(const torch::Tensor& z) {
   namespace F = torch::nn::functional;
   const auto lrelu = F::LeakyReLUFuncOptions().negative_slope(slope_);
   auto x = linear_forward(fc_, z).view({-1, g_channels_, 4, 4});  // (N, g, 4, 4)
-  x = F::leaky_relu(bn1_->forward(x), lrelu);
+  x = F::leaky_relu(norm(bn1_, x), lrelu);
   for (size_t i = 0; i < bns_.size(); ++i) {
-    x = F::leaky_relu(bns_[i]->forward(upconv(i, x)), lrelu);  // (N, g/2, 8, 8), (N, g/4, 16, 16), ..
+    x = F::leaky_relu(norm(bns_[i], upconv(i, x)), lrelu);  // (N, g/2, 8, 8), (N, g/4, 16, 16), ..
   }
   return torch::tanh(upconv(bns_.size(), x));  // (N, C, S, S)
 }
@@ -114,12 +118,16 @@ DiscriminatorImpl::DiscriminatorImpl(const ModelOptions& options, int64_t channe
   fc_ = register_module("fc", torch::nn::Linear(4 * 4 * in, 1));
 }
 
+torch::Tensor DiscriminatorImpl::norm(torch::nn::BatchNorm2d& bn, const torch::Tensor& x) {
+  return bn_sync_ ? sync_batch_norm(x, *bn, *bn_sync_) : bn->forward(x);
+}
+
 torch::Tensor DiscriminatorImpl::forward(const torch::Tensor& x) {
   namespace F = torch::nn::functional;
   const auto lrelu = F::LeakyReLUFuncOptions().negative_slope(slope_);
   auto h = F::leaky_relu(conv_forward(convs_[0], x, kStride, kPadding), lrelu);  // (N, d, S/2, S/2)
   for (size_t i = 1; i < convs_.size(); ++i) {
-    h = F::leaky_relu(bns_[i - 1]->forward(conv_forward(convs_[i], h, kStride, kPadding)), lrelu);
+    h = F::leaky_relu(norm(bns_[i - 1], conv_forward(convs_[i], h, kStride, kPadding)), lrelu);
   }
   return linear_forward(fc_, h.flatten(1));  // (N, 1)
 }

@@ -41,6 +41,18 @@ torch::Device resolve_device(const std::string& name) {
   return torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(index));
 }
 
+torch::Device resolve_device(const std::string& name, int local_rank) {
+  const torch::Device device = resolve_device(name);
+  if (!device.is_cuda() || (name != "auto" && name != "cuda")) return device;
+  const int64_t available = static_cast<int64_t>(torch::cuda::device_count());
+  if (local_rank >= available) {
+    throw ConfigError("key 'run.device' is " + name + ": LOCAL_RANK " + std::to_string(local_rank) +
+                      " needs its own GPU but " + std::to_string(available) +
+                      " are available (launch at most that many processes per machine)");
+  }
+  return torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(local_rank));
+}
+
 int64_t configure_threads(int64_t threads) {
   if (threads <= 0) {
     threads = static_cast<int64_t>(std::thread::hardware_concurrency());

@@ -4,6 +4,7 @@
 
 #include <chrono>
 
+#include "dcgan/dist/process_group.h"
 #include "dcgan/error.h"
 #include "dcgan/model/precision.h"
 #include "dcgan/train/device.h"
@@ -145,6 +146,10 @@ StepStats Gan::eager_step(const torch::Tensor& real, const torch::Tensor& z, Ste
   d_optimizer->zero_grad();
   d_loss.backward();
   clock.lap(&StepPhases::d_forward_backward);
+  if (group_ != nullptr) {
+    average_gradients(*discriminator, "averaging D's gradients");
+    clock.lap(&StepPhases::communication);
+  }
   adam_step(*d_optimizer);
   clock.lap(&StepPhases::optimizers);
 
@@ -163,6 +168,10 @@ StepStats Gan::eager_step(const torch::Tensor& real, const torch::Tensor& z, Ste
     g_loss.backward();
   }
   clock.lap(&StepPhases::g_backward);
+  if (group_ != nullptr) {
+    average_gradients(*generator, "averaging G's gradients");
+    clock.lap(&StepPhases::communication);
+  }
   adam_step(*g_optimizer);
   clock.lap(&StepPhases::optimizers);
 
@@ -173,6 +182,33 @@ StepStats Gan::eager_step(const torch::Tensor& real, const torch::Tensor& z, Ste
   stats.d_real = torch::sigmoid(real_logits.detach()).mean();
   stats.d_fake = torch::sigmoid(fake_logits.detach()).mean();
   return stats;
+}
+
+void Gan::set_process_group(ProcessGroup* group, bool sync_bn) {
+  if (graph_ && group != nullptr) {
+    throw ConfigError("key 'run.cuda_graphs' cannot be used in distributed training: a captured "
+                      "step cannot take part in collectives");
+  }
+  group_ = group;
+  std::shared_ptr<const BatchNormSync> sync;
+  if (group != nullptr && sync_bn) {
+    auto shared = std::make_shared<BatchNormSync>();
+    shared->world_size = group->size();
+    shared->all_reduce_sum = [group](torch::Tensor& t) {
+      group->all_reduce_sum({t}, "syncing batch norm statistics");
+    };
+    sync = std::move(shared);
+  }
+  generator->set_batch_norm_sync(sync);
+  discriminator->set_batch_norm_sync(sync);
+}
+
+void Gan::average_gradients(torch::nn::Module& module, const char* what) {
+  std::vector<torch::Tensor> grads;
+  for (auto& p : module.parameters()) {
+    if (p.grad().defined()) grads.push_back(p.mutable_grad());
+  }
+  group_->all_reduce_mean(grads, what);
 }
 
 void Gan::set_optimizer_options(const TrainOptions& train) {

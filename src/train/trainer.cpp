@@ -10,6 +10,7 @@
 #include <optional>
 
 #include "dcgan/data/image_set.h"
+#include "dcgan/dist/process_group.h"
 #include "dcgan/error.h"
 #include "dcgan/io/checkpoint.h"
 #include "dcgan/io/file.h"
@@ -42,12 +43,16 @@ at::Generator make_cpu_generator(uint64_t seed) {
 class Trainer {
  public:
   // `data` is loaded and checked before the run directory exists, so bad input leaves nothing.
-  Trainer(Config config, RunDir run, DataSplits data, StopFlag* stop)
+  // `group`: a distributed run's ranks (nullptr: one process); only rank 0 writes to `run`.
+  Trainer(Config config, RunDir run, DataSplits data, StopFlag* stop, ProcessGroup* group)
       : config_(std::move(config)),
         run_(std::move(run)),
         stop_(stop),
-        logger_(run_.log()),
-        device_(resolve_device(config_.run.device)),
+        group_(group),
+        writer_(group == nullptr || group->rank() == 0),
+        logger_(writer_ ? run_.log() : std::string(), !writer_),
+        device_(group != nullptr ? resolve_device(config_.run.device, group->local_rank())
+                                 : resolve_device(config_.run.device)),
         grid_(parse_grid(config_.sample.grid, "sample.grid")),
         noise_gen_(make_cpu_generator(config_.train.seed)),
         shuffle_gen_(make_cpu_generator(config_.train.seed + kShuffleStream)),
@@ -59,6 +64,13 @@ class Trainer {
     logger_.info("effective config:\n" + to_yaml(config_));
     logger_.info(format("device %s (%lld CPU threads); %s", device_.str().c_str(),
                          ll(threads), describe_build().c_str()));
+    if (group_ != nullptr) {
+      logger_.info(format("distributed: %d ranks over %s; global batch %lld, %lld per rank; "
+                          "batch norm %s", group_->size(), group_->backend().c_str(),
+                          ll(config_.train.batch_size), ll(config_.train.batch_size / group_->size()),
+                          config_.model.sync_bn ? "over the global batch (model.sync_bn)"
+                                                : "per rank"));
+    }
     for (const std::string& note : data_.notes) logger_.info("data: " + note);
     logger_.info(format("data: %lld training images (%lld channels), %lld test, %lld validation; "
                          "%lld steps/epoch",
@@ -66,6 +78,7 @@ class Trainer {
                          ll(data_.validation.size()), ll(steps_per_epoch_)));
     torch::manual_seed(config_.train.seed);  // weight initialisation
     gan_ = std::make_unique<Gan>(config_, data_.train.channels(), device_);
+    if (group_ != nullptr) gan_->set_process_group(group_, config_.model.sync_bn);
     if (!gan_->bf16_note().empty()) logger_.warn("run.amp is bf16: " + gan_->bf16_note());
     logger_.info(format(
         "G: %lld parameters (%s upconv), D: %lld parameters", ll(count_parameters(*gan_->generator)),
@@ -77,12 +90,13 @@ class Trainer {
   void start_fresh() {
     auto fixed_gen = make_cpu_generator(config_.train.seed + kFixedNoiseStream);
     fixed_noise_ = sample_noise(grid_.rows * grid_.cols, config_.model.z_dim, torch::kCPU, fixed_gen);
+    quality_resume_step_ = -1;
+    if (!writer_) return;
     write_file_atomic(run_.config(), to_yaml(config_));
     const int64_t shown = std::min(grid_.rows * grid_.cols, data_.train.size());
     write_grid_png(run_.real_samples(),
                    to_model_range(data_.train.images.slice(0, 0, shown), torch::kCPU), grid_);
     metrics_ = std::make_unique<MetricsLog>(run_.metrics(), -1);
-    quality_resume_step_ = -1;
   }
 
   void restore(CheckpointReader& reader) {
@@ -120,9 +134,11 @@ class Trainer {
       throw ConfigError("key 'sample.grid' cannot change on resume: the run's fixed noise has " +
                         std::to_string(fixed_noise_.size(0)) + " vectors");
     }
-    write_file_atomic(run_.config(), to_yaml(config_));
-    metrics_ = std::make_unique<MetricsLog>(run_.metrics(), step_);
     quality_resume_step_ = step_;
+    if (writer_) {
+      write_file_atomic(run_.config(), to_yaml(config_));
+      metrics_ = std::make_unique<MetricsLog>(run_.metrics(), step_);
+    }
     logger_.info(format("resumed at step %lld (epoch %lld, batch %lld)", ll(step_), ll(epoch_ + 1),
                          ll(batch_)));
   }
@@ -168,13 +184,17 @@ class Trainer {
                            : torch::arange(data_.train.size(), torch::kLong);
       }
       while (batch_ < steps_per_epoch_ && step_ < stop_at) {
-        auto index = order_.slice(0, batch_ * t.batch_size, (batch_ + 1) * t.batch_size);
+        // The global batch; a distributed rank takes its share of it, images and noise.
+        const int64_t first = batch_ * t.batch_size + rank() * local_batch();
+        auto index = order_.slice(0, first, first + local_batch());
         auto real = to_model_range(data_.train.images.index_select(0, index), device_);
         auto z = sample_noise(t.batch_size, config_.model.z_dim, device_, noise_gen_);
+        if (local_batch() != t.batch_size) z = z.slice(0, rank() * local_batch(), (rank() + 1) * local_batch());
         StepStats stats = gan_->step(real, z);
         ++batch_;
         ++step_;
         ++window_steps_;
+        if (config_.run.dist_verify && group_ != nullptr) verify_replicas();
         if (step_ % t.print_every == 0) {
           progress.clear();
           log_step(stats);
@@ -191,7 +211,7 @@ class Trainer {
           save_checkpoint();
         }
         progress.update(step_, epoch_, t.epochs);
-        if (stop_ != nullptr && stop_->requests.load() > 0) {
+        if (stop_requested()) {
           progress.clear();
           if (batch_ != 0) save_checkpoint();
           throw InterruptedError("interrupted at step " + std::to_string(step_) +
@@ -206,6 +226,10 @@ class Trainer {
     progress.clear();
     if (step_ % t.show_every != 0) write_samples(fixed_noise);
     if (batch_ != 0) save_checkpoint();  // stopped mid-epoch (train.max_steps)
+    if (verified_steps_ > 0) {
+      logger_.info(format("dist_verify: the %d ranks held identical weights after each of %lld "
+                          "steps", group_->size(), ll(verified_steps_)));
+    }
     TrainOutcome outcome;
     outcome.run_dir = run_.root;
     outcome.steps = step_;
@@ -228,6 +252,7 @@ class Trainer {
   // Rewrites <run>/report.html and <run>/status. The report only shows what the run wrote, so
   // failing to write it (a full disk) is said in the log and does not end the run.
   void refresh_report(RunStatus status) {
+    if (!writer_) return;
     try {
       write_report(run_.root, status);
     } catch (const std::exception& e) {
@@ -272,6 +297,7 @@ class Trainer {
   }
 
   void evaluate() {
+    if (!writer_) return;  // the others wait for rank 0 at the next step (run.dist_timeout)
     const auto start = Clock::now();
     if (!setup_evaluation()) return;
     const QualityReport report = evaluator_->evaluate(gan_->sampling_generator());
@@ -301,10 +327,15 @@ class Trainer {
     MetricsRow row;
     row.step = step_;
     row.epoch = epoch_ + (batch_ == 0 ? 0 : 1);
-    row.d_loss = stats.d_loss.item<double>();
-    row.g_loss = stats.g_loss.item<double>();
-    row.d_real = stats.d_real.item<double>();
-    row.d_fake = stats.d_fake.item<double>();
+    torch::Tensor values = torch::stack({stats.d_loss, stats.g_loss, stats.d_real, stats.d_fake})
+                               .to(gan_device(), torch::kDouble);
+    // A distributed run logs the mean over ranks: the statistics of the global batch.
+    if (group_ != nullptr) group_->all_reduce_mean({values}, "averaging the logged losses");
+    values = values.to(torch::kCPU);
+    row.d_loss = values[0].item<double>();
+    row.g_loss = values[1].item<double>();
+    row.d_real = values[2].item<double>();
+    row.d_fake = values[3].item<double>();
     row.images_per_sec =
         seconds > 0 ? static_cast<double>(window_steps_ * config_.train.batch_size) / seconds : 0.0;
     if (!std::isfinite(row.d_loss) || !std::isfinite(row.g_loss)) {
@@ -312,7 +343,7 @@ class Trainer {
                           std::to_string(row.d_loss) + ", g_loss " + std::to_string(row.g_loss) +
                           "; the last good checkpoint is kept in " + run_.checkpoint());
     }
-    metrics_->append(row);
+    if (metrics_) metrics_->append(row);
     last_row_ = row;
     logger_.info(format("epoch %lld/%lld step %lld | d_loss %.4f g_loss %.4f | D(x) %.3f D(G(z)) %.3f "
                          "| %.1f img/s",
@@ -323,6 +354,7 @@ class Trainer {
   }
 
   void write_samples(const torch::Tensor& fixed_noise) {
+    if (!writer_) return;
     write_grid_png(run_.step_samples(step_), gan_->sample(fixed_noise).to(torch::kCPU), grid_);
   }
 
@@ -342,6 +374,7 @@ class Trainer {
   // checkpoint.pt (everything needed to continue exactly) and generator.pt, each atomically.
   void save_checkpoint() {
     check_finite_weights();
+    if (!writer_) return;
     CheckpointWriter writer(CheckpointKind::kTraining);
     writer.write_string("config", to_yaml(config_));
     writer.write_int("channels", data_.train.channels());
@@ -370,9 +403,57 @@ class Trainer {
     refresh_report(RunStatus::kRunning);
   }
 
+  int64_t rank() const { return group_ != nullptr ? group_->rank() : 0; }
+  // This process's share of the global batch.
+  int64_t local_batch() const {
+    return group_ != nullptr ? config_.train.batch_size / group_->size() : config_.train.batch_size;
+  }
+
+  // A stop asked for by a signal; in a distributed run, asked for on any rank (they all stop
+  // after the same step, so rank 0's checkpoint is every rank's state).
+  bool stop_requested() {
+    const int requests = stop_ != nullptr ? stop_->requests.load() : 0;
+    if (group_ == nullptr) return requests > 0;
+    torch::Tensor flag = torch::tensor({static_cast<float>(requests > 0 ? 1 : 0)},
+                                       torch::TensorOptions().device(gan_device()));
+    group_->all_reduce_sum({flag}, "agreeing on a stop at step " + std::to_string(step_));
+    return flag.item<float>() > 0;
+  }
+
+  // The device the process group's tensors live on: NCCL's are on the GPU.
+  torch::Device gan_device() const {
+    return group_ != nullptr && group_->backend() == "nccl" ? device_ : torch::Device(torch::kCPU);
+  }
+
+  // run.dist_verify: every rank's weights, bit for bit, against rank 0's.
+  void verify_replicas() {
+    int64_t sum = 0, weighted = 0;
+    for (auto* module : {static_cast<torch::nn::Module*>(gan_->generator.get()),
+                         static_cast<torch::nn::Module*>(gan_->discriminator.get())}) {
+      for (const auto& p : module->parameters()) {
+        const torch::Tensor bits =
+            p.detach().to(torch::kCPU).contiguous().view(torch::kInt).reshape({-1}).to(torch::kLong);
+        const torch::Tensor position = torch::arange(bits.numel(), torch::kLong).remainder_(65521).add_(1);
+        sum += bits.sum().item<int64_t>();
+        weighted += (bits * position).sum().item<int64_t>();
+      }
+    }
+    const auto all = group_->all_gather({sum, weighted}, "comparing weights at step " + std::to_string(step_));
+    for (size_t r = 1; r < all.size(); ++r) {
+      if (all[r] != all[0]) {
+        throw DistributedError(format("rank %d: rank %zu's weights differ from rank 0's after step %lld "
+                                      "(run.dist_verify)", group_->rank(), r, ll(step_)));
+      }
+    }
+    ++verified_steps_;
+  }
+
   Config config_;
   RunDir run_;
   StopFlag* stop_;
+  ProcessGroup* group_;
+  bool writer_;  // rank 0 of a distributed run, or the one process
+  int64_t verified_steps_ = 0;
   RunLog logger_;
   torch::Device device_;
   GridSize grid_;
@@ -432,19 +513,78 @@ DataSplits load_checked_data(const Config& config) {
   return data;
 }
 
+// Every rank must run the same config on the same data (the same seed, schedule and model): a
+// hash of each, compared when the ranks have joined, before anything is written. The device is
+// left out: each rank has its own.
+void check_same_run(ProcessGroup& group, const Config& config, const DataSplits& data) {
+  Config canonical = config;
+  canonical.run.device = "auto";
+  const std::string text = to_yaml(canonical) + "\ntrain images " + std::to_string(data.train.size()) +
+                           " channels " + std::to_string(data.train.channels());
+  uint64_t hash = 1469598103934665603ull;  // FNV-1a
+  for (unsigned char c : text) hash = (hash ^ c) * 1099511628211ull;
+  const auto hashes = group.all_gather({static_cast<int64_t>(hash)}, "comparing configs");
+  std::string differing;
+  for (size_t r = 1; r < hashes.size(); ++r) {
+    if (hashes[r][0] != hashes[0][0]) differing += (differing.empty() ? "" : ", ") + std::to_string(r);
+  }
+  if (!differing.empty()) {
+    throw DistributedError(format(
+        "rank %d: the config or training data of rank(s) %s differ from rank 0's (the effective "
+        "config with overrides, and the number of images): start every rank the same way",
+        group.rank(), differing.c_str()));
+  }
+}
+
+// Joins the distributed run `dist` describes (nullptr when there is none).
+std::unique_ptr<ProcessGroup> join_group(const Config& config, const std::optional<DistEnv>& dist) {
+  if (!dist) return nullptr;
+  if (config.train.batch_size % dist->world_size != 0) {
+    throw ConfigError(format("key 'train.batch_size' is %lld, the global batch, which must split "
+                             "evenly over the %d ranks (WORLD_SIZE)",
+                             ll(config.train.batch_size), dist->world_size));
+  }
+  const torch::Device device = resolve_device(config.run.device, dist->local_rank);
+  return ProcessGroup::join(*dist, config.run.dist_backend, device,
+                            std::chrono::seconds(config.run.dist_timeout));
+}
+
 }  // namespace
 
-TrainOutcome train_new(const Config& config, const std::string& stem, StopFlag* stop) {
+TrainOutcome train_new(const Config& config, const std::string& stem, StopFlag* stop,
+                       const std::optional<DistEnv>& dist) {
   DataSplits data = load_checked_data(config);
-  Trainer trainer(config, create_run_dir(config.run.out_dir, config.run.name, stem),
-                  std::move(data), stop);
+  std::unique_ptr<ProcessGroup> group = join_group(config, dist);
+  if (group != nullptr) check_same_run(*group, config, data);
+  RunDir run;
+  if (group == nullptr) {
+    run = create_run_dir(config.run.out_dir, config.run.name, stem);
+  } else {
+    // Rank 0 makes the run directory and tells the others its name ("" when it could not).
+    std::exception_ptr failure;
+    if (group->rank() == 0) {
+      try {
+        run = create_run_dir(config.run.out_dir, config.run.name, stem);
+      } catch (...) {
+        failure = std::current_exception();
+      }
+    }
+    run.root = group->broadcast_string(run.root, "sharing the run directory");
+    if (failure) std::rethrow_exception(failure);
+    if (run.root.empty()) {
+      throw DistributedError(format("rank %d: rank 0 could not make the run directory (its error "
+                                    "says why)", group->rank()));
+    }
+  }
+  Trainer trainer(config, run, std::move(data), stop, group.get());
   trainer.start_fresh();
   return trainer.run();
 }
 
 TrainOutcome train_resume(const std::string& run_dir, const std::vector<std::string>& overrides,
-                          StopFlag* stop) {
-  RunDir run = open_run_dir(run_dir);
+                          StopFlag* stop, const std::optional<DistEnv>& dist) {
+  // Only the writer tidies the directory; every rank reads the checkpoint.
+  RunDir run = dist && dist->rank != 0 ? RunDir{run_dir} : open_run_dir(run_dir);
   CheckpointReader reader(run.checkpoint());
   reader.expect_kind(CheckpointKind::kTraining);
   Config config;
@@ -461,7 +601,9 @@ TrainOutcome train_resume(const std::string& run_dir, const std::vector<std::str
                       std::to_string(stored_size) + " images");
   }
   DataSplits data = load_checked_data(config);
-  Trainer trainer(config, run, std::move(data), stop);
+  std::unique_ptr<ProcessGroup> group = join_group(config, dist);
+  if (group != nullptr) check_same_run(*group, config, data);
+  Trainer trainer(config, run, std::move(data), stop, group.get());
   trainer.restore(reader);
   return trainer.run();
 }

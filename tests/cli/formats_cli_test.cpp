@@ -193,34 +193,6 @@ TEST_F(FormatsCliTest, Cifar10FilesTrain) {
       << train.output;
 }
 
-// Under a launcher of several processes (torchrun sets WORLD_SIZE) each copy would train alone and
-// race for one run directory: refused before anything is written.
-TEST_F(FormatsCliTest, SeveralProcessesAreRefused) {
-  fs::create_directories(dir_.file("cifar"));
-  testing::write_cifar10(dir_.file("cifar/data_batch_1.bin"),
-                         torch::zeros({8, 3, 32, 32}, torch::kUInt8), torch::zeros({8}, torch::kLong));
-  const std::string yaml = config("data:\n  format: cifar10\n  train: " + dir_.file("cifar"), "");
-  struct Restore {
-    ~Restore() { unsetenv("WORLD_SIZE"); }
-  } restore;
-  setenv("WORLD_SIZE", "2", 1);
-  Result two = run_dcgan("train --config " + yaml + " --set train.max_steps=1");
-  EXPECT_EQ(two.code, 2) << two.output;
-  EXPECT_EQ(last_line(two.output),
-            "dcgan: error: environment variable WORLD_SIZE is 2: dcgan train runs in one process "
-            "and does not train across processes yet; launch it once (without torchrun) or with "
-            "WORLD_SIZE=1");
-  EXPECT_FALSE(fs::exists(dir_.file("runs")));
-  setenv("WORLD_SIZE", "two", 1);
-  Result bad = run_dcgan("train --config " + yaml + " --set train.max_steps=1");
-  EXPECT_EQ(bad.code, 2) << bad.output;
-  EXPECT_EQ(last_line(bad.output),
-            "dcgan: error: environment variable WORLD_SIZE: a process count expected, found 'two'");
-  setenv("WORLD_SIZE", "1", 1);
-  Result one = run_dcgan("train --config " + yaml + " --set train.max_steps=1");
-  EXPECT_EQ(one.code, 0) << one.output;
-}
-
 TEST_F(FormatsCliTest, InfoRefusesWhatIsNotARunOrCheckpoint) {
   Result missing = run_dcgan("info " + dir_.file("nothing"));
   EXPECT_EQ(missing.code, 2);

@@ -52,6 +52,18 @@ Process::Process(const std::string& exe, const std::vector<std::string>& args,
   std::vector<char*> argv;
   for (auto& word : words) argv.push_back(word.data());
   argv.push_back(nullptr);
+  std::vector<std::string> variables;
+  for (char** e = environ; *e != nullptr; ++e) {
+    const std::string entry = *e;
+    const std::string name = entry.substr(0, entry.find('=') + 1);
+    bool replaced = false;
+    for (const auto& added : options.env) replaced = replaced || added.rfind(name, 0) == 0;
+    if (!replaced) variables.push_back(entry);
+  }
+  variables.insert(variables.end(), options.env.begin(), options.env.end());
+  std::vector<char*> envp;
+  for (auto& variable : variables) envp.push_back(variable.data());
+  envp.push_back(nullptr);
 
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0) throw system_error("pipe2");
@@ -71,7 +83,7 @@ Process::Process(const std::string& exe, const std::vector<std::string>& args,
       limit.rlim_max = *options.file_size_limit;
       if (::setrlimit(RLIMIT_FSIZE, &limit) != 0) ::_exit(127);
     }
-    ::execv(argv[0], argv.data());
+    ::execve(argv[0], argv.data(), envp.data());
     ::_exit(127);
   }
   ::close(fds[1]);

@@ -28,6 +28,8 @@ struct ProcessOptions {
   // RLIMIT_FSIZE for the child, with SIGXFSZ ignored so that an oversized write fails with EFBIG
   // ("File too large") instead of killing it: a full disk that the test controls.
   std::optional<rlim_t> file_size_limit;
+  // "NAME=value" entries added to (or replacing those in) the test's own environment.
+  std::vector<std::string> env;
 };
 
 // A running child with its stdout and stderr on one pipe. The destructor kills (SIGKILL) and

@@ -61,6 +61,9 @@ struct ModelOptions {
   // Transposed convolution implementation: `auto` (the fastest per device), `native`
   // (torch::nn::ConvTranspose2d) or `phase` (four stride-1 convolutions, same parameters).
   std::string upconv = "auto";
+  // Distributed training: batch norm's statistics over the global batch (all ranks' mean and
+  // variance, as PyTorch's SyncBatchNorm) instead of each rank's own shard.
+  bool sync_bn = false;
 };
 
 struct TrainOptions {
@@ -102,6 +105,16 @@ struct RunOptions {
   // Capture the whole training step in one CUDA graph after a few eager steps, and replay it
   // (CUDA only; LibTorch 2.1 or later built with CUDA).
   bool cuda_graphs = false;
+  // Distributed training (launched by torchrun or scripts/launch.sh; docs/DISTRIBUTED.md): the
+  // c10d backend, `auto` (NCCL on CUDA, Gloo on CPUs), `gloo` or `nccl`.
+  std::string dist_backend = "auto";
+  // Seconds a rank waits for the others (joining, or any collective) before it gives up with an
+  // error naming the ranks that did not answer. Longer than rank 0's slowest pause (a quality
+  // measurement with eval.every) and shorter than you want to wait for a hung rank.
+  int64_t dist_timeout = 600;
+  // Check after every step that all ranks hold bit-identical weights (one small all-gather per
+  // step); a difference stops the run naming the rank.
+  bool dist_verify = false;
 };
 
 struct SampleOptions {

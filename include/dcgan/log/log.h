@@ -16,8 +16,10 @@ namespace dcgan {
 
 class RunLog {
  public:
-  // Appends to `file` (created if missing). Throws IoError "<file>: cannot open log file (...)".
-  explicit RunLog(const std::string& file);
+  // Appends to `file` (created if missing) and prints to stdout. Throws IoError "<file>: cannot
+  // open log file (...)". An empty `file`: stdout only. `quiet`: warnings only (the ranks of a
+  // distributed run other than rank 0, which say the same as it does).
+  explicit RunLog(const std::string& file, bool quiet = false);
   ~RunLog();
   RunLog(const RunLog&) = delete;
   RunLog& operator=(const RunLog&) = delete;

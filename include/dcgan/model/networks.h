@@ -5,11 +5,13 @@
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "dcgan/config/config.h"
 #include "dcgan/model/phase_conv_transpose.h"
+#include "dcgan/model/sync_batch_norm.h"
 
 namespace dcgan {
 
@@ -35,8 +37,15 @@ class GeneratorImpl : public torch::nn::Module {
   int64_t channels() const { return channels_; }
   int64_t image_size() const { return image_size_; }
 
+  // Batch norm over the global batch of a distributed run (model.sync_bn); nullptr: this
+  // process's batch, as always.
+  void set_batch_norm_sync(std::shared_ptr<const BatchNormSync> sync) { bn_sync_ = std::move(sync); }
+
  private:
   torch::Tensor upconv(size_t index, const torch::Tensor& x);
+  torch::Tensor norm(torch::nn::BatchNorm2d& bn, const torch::Tensor& x);
+
+  std::shared_ptr<const BatchNormSync> bn_sync_;
 
   int64_t z_dim_;
   int64_t channels_;
@@ -61,7 +70,13 @@ class DiscriminatorImpl : public torch::nn::Module {
   DiscriminatorImpl(const ModelOptions& options, int64_t channels);
   torch::Tensor forward(const torch::Tensor& x);
 
+  // As GeneratorImpl::set_batch_norm_sync.
+  void set_batch_norm_sync(std::shared_ptr<const BatchNormSync> sync) { bn_sync_ = std::move(sync); }
+
  private:
+  torch::Tensor norm(torch::nn::BatchNorm2d& bn, const torch::Tensor& x);
+
+  std::shared_ptr<const BatchNormSync> bn_sync_;
   double slope_;
   int64_t image_size_;
   std::vector<torch::nn::Conv2d> convs_;

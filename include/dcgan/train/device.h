@@ -11,6 +11,10 @@ namespace dcgan {
 // `auto` -> cuda:0 when LibTorch sees a GPU, else cpu; `cpu`; `cuda`; `cuda:N`.
 // Throws ConfigError naming key 'run.device' when CUDA is asked for but absent or N is too big.
 torch::Device resolve_device(const std::string& name);
+// The device of the process with LOCAL_RANK `local_rank` in a distributed run: `auto` and `cuda`
+// give each process its own GPU, cuda:LOCAL_RANK (ConfigError when there are fewer GPUs than
+// processes on the machine); `cpu` and an explicit `cuda:N` are taken as they are.
+torch::Device resolve_device(const std::string& name, int local_rank);
 
 // Sets LibTorch's intra-op thread count: `threads`, or every core when 0. Returns the count.
 // (Debian's LibTorch starts with one thread, leaving most of the machine idle.)

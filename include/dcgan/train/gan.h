@@ -30,10 +30,14 @@ struct StepPhases {
   double d_forward_backward = 0;  // D on real and fake, D's loss backward
   double g_backward = 0;       // D on the fake batch again, G's loss backward through D and G
   double optimizers = 0;       // both Adam steps
-  double total() const { return g_forward + d_forward_backward + g_backward + optimizers; }
+  double communication = 0;    // distributed: averaging the gradients over ranks
+  double total() const {
+    return g_forward + d_forward_backward + g_backward + optimizers + communication;
+  }
 };
 
 class CudaGraphStep;
+class ProcessGroup;
 
 class Gan {
  public:
@@ -58,6 +62,12 @@ class Gan {
   // from its checkpoint, which (from LibTorch 2 on) brings back the options it was saved with;
   // the run's current config must win.
   void set_optimizer_options(const TrainOptions& train);
+
+  // Data-parallel training over `group`'s ranks, each stepping on its shard of the global batch:
+  // D's and G's gradients are averaged over the ranks before each Adam step, so every rank
+  // takes the same step. `sync_bn`: batch norm over the global batch (model.sync_bn). The group
+  // must outlive the Gan. ConfigError under run.cuda_graphs.
+  void set_process_group(ProcessGroup* group, bool sync_bn);
 
   // What a bf16 run on a CPU without native bf16 is told once (which bf16 kernels run); empty
   // for every other run.
@@ -88,6 +98,8 @@ class Gan {
                        const std::function<void(torch::optim::Adam&)>& adam_step);
 
   void update_ema();
+  // Averages the gradients of `module`'s parameters over the ranks (distributed runs only).
+  void average_gradients(torch::nn::Module& module, const char* what);
 
   double real_label_;
   double ema_decay_;
@@ -98,6 +110,7 @@ class Gan {
   bool emulate_bf16_;  // CPU without native bf16: see model/precision.h
   std::string bf16_note_;
   std::unique_ptr<CudaGraphStep> graph_;  // run.cuda_graphs
+  ProcessGroup* group_ = nullptr;         // distributed runs
 };
 
 }  // namespace dcgan

@@ -4,10 +4,12 @@
 
 #include <atomic>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "dcgan/config/config.h"
+#include "dcgan/dist/env.h"
 #include "dcgan/train/metrics.h"
 #include "dcgan/train/run_dir.h"
 
@@ -31,11 +33,18 @@ struct StopFlag {
 
 // Starts a new run from `config` in a new run directory; `stem` names it when run.name is empty.
 // Throws ConfigError/DataError/IoError/DivergedError/InterruptedError.
-TrainOutcome train_new(const Config& config, const std::string& stem, StopFlag* stop = nullptr);
+// `dist`: this process's place in a distributed run (docs/DISTRIBUTED.md): it joins the others,
+// trains on its share of every global batch (train.batch_size) with gradients averaged over all
+// ranks, and only rank 0 writes the run directory. Failures of the group: DistributedError.
+TrainOutcome train_new(const Config& config, const std::string& stem, StopFlag* stop = nullptr,
+                       const std::optional<DistEnv>& dist = std::nullopt);
 
 // Continues the run in `run_dir` from its checkpoint.pt, with `overrides` (`key=value`) applied on
 // top of the config stored in the checkpoint. The continued run matches an uninterrupted one.
+// Under `dist`, every rank resumes from the same checkpoint; the number of ranks may differ from
+// the run's earlier ones.
 TrainOutcome train_resume(const std::string& run_dir, const std::vector<std::string>& overrides,
-                          StopFlag* stop = nullptr);
+                          StopFlag* stop = nullptr,
+                          const std::optional<DistEnv>& dist = std::nullopt);
 
 }  // namespace dcgan
