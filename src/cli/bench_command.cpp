@@ -1,11 +1,17 @@
 // dcgan bench: the training step's throughput on synthetic data, its phases, and data loading.
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <memory>
+#include <optional>
+#include <string>
 
 #include "dcgan/cli/commands.h"
 #include "dcgan/config/config.h"
 #include "dcgan/data/image_set.h"
+#include "dcgan/dist/env.h"
+#include "dcgan/dist/process_group.h"
+#include "dcgan/error.h"
 #include "dcgan/model/networks.h"
 #include "dcgan/train/device.h"
 #include "dcgan/train/gan.h"
@@ -21,6 +27,12 @@ double seconds_since(Clock::time_point start) {
 
 void synchronize(const torch::Device& device) {
   if (device.is_cuda()) torch::cuda::synchronize();
+}
+
+std::string format_rate(double rate) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.1f", rate);
+  return text;
 }
 
 // "x.mat" => svhn_mat, anything else => idx.
@@ -64,6 +76,12 @@ void setup_bench(CLI::App& app) {
       ->check(CLI::IsMember({"none", "bf16"}));
   cmd->add_flag("--cuda-graphs", options->cuda_graphs,
                 "capture the step in a CUDA graph and replay it (run.cuda_graphs; CUDA only)");
+  cmd->add_option("--dist-backend", options->dist_backend,
+                  "under torchrun: auto, gloo or nccl (run.dist_backend)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"auto", "gloo", "nccl"}));
+  cmd->add_flag("--sync-bn", options->sync_bn,
+                "under torchrun: batch norm over the global batch (model.sync_bn)");
   cmd->add_option("--data", options->data, "also time loading this data file or image folder")
       ->check(CLI::ExistingPath);
   cmd->add_option("--format", options->format,
@@ -85,8 +103,35 @@ void run_bench(const BenchCommandOptions& options) {
   config.run.amp = options.amp;
   config.run.cuda_graphs = options.cuda_graphs;
   validate(config);
-  const torch::Device device = resolve_device(options.device);
-  const int64_t threads = configure_threads(options.threads);
+  // Under torchrun (or scripts/launch.sh) every rank times its share of the global batch with the
+  // gradients averaged over ranks, as training does; rank 0 reports for all.
+  const std::optional<DistEnv> dist = read_dist_env();
+  std::unique_ptr<ProcessGroup> group;
+  int64_t local_batch = options.batch_size;
+  torch::Device device = resolve_device(options.device);
+  int64_t threads = 0;
+  if (dist) {
+    if (options.batch_size % dist->world_size != 0) {
+      throw ConfigError("--batch-size " + std::to_string(options.batch_size) +
+                        " (the global batch) must split evenly over the " +
+                        std::to_string(dist->world_size) + " ranks (WORLD_SIZE)");
+    }
+    device = resolve_device(options.device, dist->local_rank);
+    threads = configure_threads(options.threads, dist->local_world_size);
+    group = ProcessGroup::join(*dist, options.dist_backend, device, std::chrono::seconds(600));
+    local_batch = options.batch_size / dist->world_size;
+    if (group->rank() != 0 && std::freopen("/dev/null", "w", stdout) == nullptr) {
+      throw IoError("cannot silence rank " + std::to_string(group->rank()) + "'s output");
+    }
+  } else {
+    threads = configure_threads(options.threads);
+  }
+  // All ranks start a timed section together.
+  const auto line_up = [&] {
+    if (!group) return;
+    const torch::Device on = group->backend() == "nccl" ? device : torch::Device(torch::kCPU);
+    group->all_reduce_sum({torch::zeros({1}, torch::TensorOptions().device(on))}, "lining up");
+  };
   if (device.is_cuda()) at::globalContext().setBenchmarkCuDNN(config.run.cudnn_benchmark);
   const bool phase = resolve_upconv(options.upconv, device) == UpconvKind::kPhase;
   std::printf("dcgan bench: device %s, %lld threads, batch %lld, %lld channels, %lldx%lld, "
@@ -96,26 +141,48 @@ void run_bench(const BenchCommandOptions& options) {
               static_cast<long long>(options.image_size), static_cast<long long>(options.image_size),
               phase ? "phase" : "native", options.amp.c_str(), options.cuda_graphs ? "on" : "off");
   std::printf("%s\n", describe_build().c_str());
+  if (group) {
+    std::printf("distributed: %d ranks over %s, %lld images per rank, batch norm %s\n",
+                group->size(), group->backend().c_str(), static_cast<long long>(local_batch),
+                options.sync_bn ? "over the global batch" : "per rank");
+  }
 
   torch::manual_seed(0);
   Gan gan(config, options.channels, device);
+  if (group) gan.set_process_group(group.get(), options.sync_bn);
   if (!gan.bf16_note().empty()) std::printf("warning: %s\n", gan.bf16_note().c_str());
   // Synthetic data as the reference benchmark: uniform in [-1, 1], already on the device.
-  auto real = (torch::rand({options.batch_size, options.channels, options.image_size, options.image_size}) * 2 - 1)
+  auto real = (torch::rand({local_batch, options.channels, options.image_size, options.image_size}) * 2 - 1)
                   .to(device);
   auto noise = at::make_generator<at::CPUGeneratorImpl>(0);
   auto step = [&](StepPhases* phases) {
-    return gan.step(real, sample_noise(options.batch_size, config.model.z_dim, device, noise), phases);
+    return gan.step(real, sample_noise(local_batch, config.model.z_dim, device, noise), phases);
   };
 
   for (int64_t i = 0; i < options.warmup; ++i) step(nullptr);
   synchronize(device);
+  line_up();
   const auto start = Clock::now();
   StepStats stats;
   for (int64_t i = 0; i < options.steps; ++i) stats = step(nullptr);
   synchronize(device);
   const double elapsed = seconds_since(start);
-  const double images_per_sec = static_cast<double>(options.batch_size * options.steps) / elapsed;
+  double images_per_sec = static_cast<double>(local_batch * options.steps) / elapsed;
+  if (group) {
+    // Each rank's own rate (milli-images/s, to gather as integers) and the run's: the global
+    // batch over the slowest rank's time, as every step waits for the slowest.
+    const auto rates =
+        group->all_gather({static_cast<int64_t>(images_per_sec * 1000)}, "gathering the rates");
+    std::string per_rank;
+    double slowest = images_per_sec;
+    for (size_t r = 0; r < rates.size(); ++r) {
+      const double rate = static_cast<double>(rates[r][0]) / 1000;
+      slowest = std::min(slowest, rate);
+      per_rank += (r == 0 ? "" : ", ") + format_rate(rate);
+    }
+    images_per_sec = slowest * static_cast<double>(group->size());
+    std::printf("per rank: %s images/s; total %.1f images/s\n", per_rank.c_str(), images_per_sec);
+  }
   std::printf("step: %.4f s/step, %.1f images/s over %lld steps (losses d %.3f g %.3f)\n",
               elapsed / static_cast<double>(options.steps), images_per_sec,
               static_cast<long long>(options.steps), stats.d_loss.item<double>(),
@@ -123,12 +190,16 @@ void run_bench(const BenchCommandOptions& options) {
 
   // Phase shares from separate timed steps: their device synchronisation would slow the run above.
   StepPhases phases;
+  line_up();
   for (int64_t i = 0; i < options.steps; ++i) step(&phases);
   const double total = phases.total();
   std::printf("phases%s: G forward %.1f%%, D forward+backward %.1f%%, G backward through D %.1f%%, "
-              "optimizers %.1f%%\n", options.cuda_graphs ? " (of eager steps: a graph has none)" : "",
+              "optimizers %.1f%%", options.cuda_graphs ? " (of eager steps: a graph has none)" : "",
               100 * phases.g_forward / total, 100 * phases.d_forward_backward / total,
               100 * phases.g_backward / total, 100 * phases.optimizers / total);
+  // Averaging the gradients, waiting for the slowest rank included.
+  if (group) std::printf(", communication %.1f%%", 100 * phases.communication / total);
+  std::printf("\n");
 
   // Preparing a batch: gather uint8 images in epoch order, copy to the device, scale to [-1, 1].
   {

@@ -45,6 +45,11 @@ std::optional<DistEnv> read_dist_env(const GetEnv& getenv) {
   env.rank = static_cast<int>(parse_int(required(getenv, "RANK", why), "RANK", 0, env.world_size - 1));
   env.local_rank = static_cast<int>(
       parse_int(required(getenv, "LOCAL_RANK", why), "LOCAL_RANK", 0, env.world_size - 1));
+  const char* local_world = getenv("LOCAL_WORLD_SIZE");
+  if (local_world != nullptr && *local_world != '\0') {
+    env.local_world_size =
+        static_cast<int>(parse_int(local_world, "LOCAL_WORLD_SIZE", 1, env.world_size));
+  }
   env.master_addr = required(getenv, "MASTER_ADDR", why);
   env.master_port = static_cast<int>(
       parse_int(required(getenv, "MASTER_PORT", why), "MASTER_PORT", 1, 65535));

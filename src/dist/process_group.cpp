@@ -169,6 +169,7 @@ ProcessGroup::~ProcessGroup() = default;
 int ProcessGroup::rank() const { return impl_->env.rank; }
 int ProcessGroup::size() const { return impl_->env.world_size; }
 int ProcessGroup::local_rank() const { return impl_->env.local_rank; }
+int ProcessGroup::local_world_size() const { return impl_->env.local_world_size; }
 const std::string& ProcessGroup::backend() const { return impl_->backend_name; }
 
 std::unique_ptr<ProcessGroup> ProcessGroup::join(const DistEnv& env, const std::string& backend,
@@ -348,6 +349,7 @@ std::unique_ptr<ProcessGroup> ProcessGroup::join(const DistEnv&, const std::stri
 int ProcessGroup::rank() const { return 0; }
 int ProcessGroup::size() const { return 1; }
 int ProcessGroup::local_rank() const { return 0; }
+int ProcessGroup::local_world_size() const { return 1; }
 std::string ProcessGroup::broadcast_string(const std::string& value, const std::string&) {
   return value;
 }

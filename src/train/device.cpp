@@ -3,6 +3,7 @@
 #include <ATen/detail/CUDAHooksInterface.h>
 #include <torch/version.h>
 
+#include <algorithm>
 #include <thread>
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -53,9 +54,9 @@ torch::Device resolve_device(const std::string& name, int local_rank) {
   return torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(local_rank));
 }
 
-int64_t configure_threads(int64_t threads) {
+int64_t configure_threads(int64_t threads, int64_t processes) {
   if (threads <= 0) {
-    threads = static_cast<int64_t>(std::thread::hardware_concurrency());
+    threads = static_cast<int64_t>(std::thread::hardware_concurrency()) / std::max<int64_t>(processes, 1);
     if (threads <= 0) threads = 1;
   }
   torch::set_num_threads(static_cast<int>(threads));

@@ -58,7 +58,8 @@ class Trainer {
         shuffle_gen_(make_cpu_generator(config_.train.seed + kShuffleStream)),
         data_(std::move(data)),
         steps_per_epoch_(data_.train.size() / config_.train.batch_size) {  // drops the last partial batch
-    const int64_t threads = configure_threads(config_.run.threads);
+    const int64_t threads =
+        configure_threads(config_.run.threads, group_ != nullptr ? group_->local_world_size() : 1);
     if (device_.is_cuda()) at::globalContext().setBenchmarkCuDNN(config_.run.cudnn_benchmark);
     logger_.info("run directory " + run_.root);
     logger_.info("effective config:\n" + to_yaml(config_));

@@ -328,6 +328,43 @@ TEST_F(DistributedTest, KilledRankEndsTheOthersAndTheRunResumes) {
       << resumed[0].output;
 }
 
+// Ctrl-C reaches one rank (or all): every rank stops after the same step, rank 0 writes the
+// checkpoint, and a relaunch goes on from it.
+TEST_F(DistributedTest, InterruptOnOneRankStopsAllWithACheckpoint) {
+  const std::string name = "interrupted";
+  Ranks ranks(2, train(name, {"train.epochs=1000"}));
+  ASSERT_TRUE(ranks[0].wait_for_output("step 3 |", seconds(120))) << ranks[0].output();
+  ranks[1].send_signal(SIGINT);
+  const auto results = ranks.wait(seconds(60));
+  for (int r = 0; r < 2; ++r) EXPECT_EQ(results[r].code, 130) << results[r].output;
+  EXPECT_TRUE(contains(last_line(results[0].output), "checkpoint saved; continue with: dcgan train --resume " + run(name)))
+      << results[0].output;
+  const int64_t saved = CheckpointReader(run(name) + "/checkpoint.pt").read_int("step");
+  EXPECT_GE(saved, 3);
+  Ranks again(2, {"train", "--resume", run(name), "--set", "train.max_steps=" + std::to_string(saved + 1)});
+  expect_all_succeeded(again.wait());
+  EXPECT_EQ(CheckpointReader(run(name) + "/checkpoint.pt").read_int("step"), saved + 1);
+}
+
+// scripts/launch.sh starts the ranks as torchrun would, prefixes their output and passes on the
+// first failure's exit status.
+TEST_F(DistributedTest, LaunchScriptStartsTheRanks) {
+  const std::string script = std::string(DCGAN_SOURCE_DIR) + "/scripts/launch.sh";
+  std::vector<std::string> args{script, "2", "--port", std::to_string(free_port()), "--",
+                                testing::dcgan_exe()};
+  for (const auto& a : train("launched", {"run.dist_verify=true", "train.max_steps=2"})) args.push_back(a);
+  const ProcessResult ok = testing::run_process("/bin/bash", args, seconds(180));
+  EXPECT_EQ(ok.code, 0) << ok.output;
+  EXPECT_TRUE(contains(ok.output, "[rank 0] ")) << ok.output;
+  EXPECT_TRUE(contains(ok.output, "the 2 ranks held identical weights after each of 2 steps")) << ok.output;
+  const ProcessResult bad = testing::run_process(
+      "/bin/bash", {script, "2", "--", testing::dcgan_exe(), "train", "--config", config(), "--set",
+                    "train.batch_size=5"},
+      seconds(60));
+  EXPECT_EQ(bad.code, 2) << bad.output;
+  EXPECT_TRUE(contains(bad.output, "[rank 1] dcgan: error: key 'train.batch_size' is 5")) << bad.output;
+}
+
 // A rank that hangs (stopped, not dead) ends the others after run.dist_timeout.
 TEST_F(DistributedTest, HungRankEndsTheOthersAfterTheTimeout) {
   Ranks ranks(2, train("hung", {"train.epochs=1000", "run.dist_timeout=3"}));

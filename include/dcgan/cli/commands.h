@@ -91,6 +91,8 @@ struct BenchCommandOptions {
   int64_t threads = 0;
   std::string amp = "none";
   bool cuda_graphs = false;  // run.cuda_graphs
+  std::string dist_backend = "auto";  // under torchrun: run.dist_backend
+  bool sync_bn = false;               // under torchrun: model.sync_bn
   std::string data;            // also time loading this file
   std::string format;          // its data.format; default from the extension
   std::string cache_dir;       // --cache: the folder format's cache folder (empty: none)

@@ -13,6 +13,9 @@ struct DistEnv {
   int rank = 0;        // RANK: 0 .. world_size - 1
   int world_size = 1;  // WORLD_SIZE
   int local_rank = 0;  // LOCAL_RANK: this process's index on its machine (its GPU)
+  // LOCAL_WORLD_SIZE (optional; torchrun sets it): processes on this machine, which share its
+  // cores (run.threads 0 gives each its share).
+  int local_world_size = 1;
   std::string master_addr;  // MASTER_ADDR: host of the rendezvous store
   int master_port = 0;      // MASTER_PORT
   // torchrun's agent already hosts the store on MASTER_ADDR:MASTER_PORT

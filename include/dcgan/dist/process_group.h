@@ -38,6 +38,7 @@ class ProcessGroup {
   int rank() const;
   int size() const;
   int local_rank() const;
+  int local_world_size() const;
   const std::string& backend() const;
 
   // Sums each tensor over all ranks, in place. Tensors of one dtype travel as one flat buffer

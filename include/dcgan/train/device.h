@@ -16,9 +16,10 @@ torch::Device resolve_device(const std::string& name);
 // processes on the machine); `cpu` and an explicit `cuda:N` are taken as they are.
 torch::Device resolve_device(const std::string& name, int local_rank);
 
-// Sets LibTorch's intra-op thread count: `threads`, or every core when 0. Returns the count.
+// Sets LibTorch's intra-op thread count: `threads`, or when 0 every core, shared evenly by
+// `processes` processes on the machine (the ranks of a distributed run). Returns the count.
 // (Debian's LibTorch starts with one thread, leaving most of the machine idle.)
-int64_t configure_threads(int64_t threads);
+int64_t configure_threads(int64_t threads, int64_t processes = 1);
 
 // Whether this CPU computes in bf16 natively (x86: AVX512-BF16 or AMX-BF16 with the OS's support;
 // AArch64: the BF16 extension). Without it LibTorch's bf16 kernels are generic code, slower
