@@ -8,7 +8,8 @@
 #   2. runs the test suite (TESTS, TESTS_EXCLUDE: ctest -R and -E patterns, default all), and
 #      fails if a CUDA test skipped;
 #   3. trains, resumes and samples with the dcgan executable on CUDA, eagerly and with CUDA graphs
-#      (and samples on the CPU); the two runs must agree;
+#      (and samples on the CPU); the two runs must agree; trains as one rank of a distributed run
+#      over NCCL (scripts/launch.sh 1, model.sync_bn, run.dist_verify);
 #   4. times `dcgan bench` on CUDA in fp32 and under bf16 autocast, eagerly and with CUDA graphs,
 #      at each batch size of BATCHES (default "128 512"), alternating with the reference
 #      (--device cuda) eagerly and, at the batch sizes of COMPILE_BATCHES (default "128"; empty:
@@ -127,6 +128,19 @@ for e, g in zip(eager, graphs):
 print("gpu-check: CUDA graphs: the run and its resumption are near the eager run's losses")
 PY
     failures+=("the CUDA-graph run differs from the eager run")
+  # Distributed training over NCCL with one rank (WORLD_SIZE 1): the store, the NCCL group,
+  # the averaged gradients and sync batch norm on a GPU, launched as torchrun would.
+  nccl_log="$smoke/nccl.log"
+  if scripts/launch.sh 1 --port "${NCCL_PORT:-29533}" -- "${train[@]}" --name nccl --max-steps 10 \
+       --set run.dist_backend=nccl --set model.sync_bn=true --set run.dist_verify=true \
+       --set run.dist_timeout=120 2>&1 | tee "$nccl_log" &&
+     grep -q '1 ranks over nccl' "$nccl_log" &&
+     grep -q 'held identical weights after each of 10 steps' "$nccl_log" &&
+     [ "$(tail -n 1 "$smoke/runs/nccl/metrics.csv" | cut -d, -f1)" = 10 ]; then
+    say "distributed training over NCCL (1 rank): ok"
+  else
+    failures+=("distributed training over NCCL")
+  fi
 fi
 
 # 4. Throughput, side by side, alternating.

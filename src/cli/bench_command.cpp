@@ -82,6 +82,9 @@ void setup_bench(CLI::App& app) {
       ->check(CLI::IsMember({"auto", "gloo", "nccl"}));
   cmd->add_flag("--sync-bn", options->sync_bn,
                 "under torchrun: batch norm over the global batch (model.sync_bn)");
+  cmd->add_flag("--no-overlap", options->no_overlap,
+                "under torchrun: average the gradients after each backward pass instead of in "
+                "buckets during it (to measure what the overlap gains)");
   cmd->add_option("--data", options->data, "also time loading this data file or image folder")
       ->check(CLI::ExistingPath);
   cmd->add_option("--format", options->format,
@@ -142,14 +145,16 @@ void run_bench(const BenchCommandOptions& options) {
               phase ? "phase" : "native", options.amp.c_str(), options.cuda_graphs ? "on" : "off");
   std::printf("%s\n", describe_build().c_str());
   if (group) {
-    std::printf("distributed: %d ranks over %s, %lld images per rank, batch norm %s\n",
-                group->size(), group->backend().c_str(), static_cast<long long>(local_batch),
-                options.sync_bn ? "over the global batch" : "per rank");
+    std::printf("distributed: %d ranks over %s, %lld images per rank, batch norm %s, gradients "
+                "averaged %s\n", group->size(), group->backend().c_str(),
+                static_cast<long long>(local_batch),
+                options.sync_bn ? "over the global batch" : "per rank",
+                options.no_overlap ? "after each backward pass" : "in buckets during backward");
   }
 
   torch::manual_seed(0);
   Gan gan(config, options.channels, device);
-  if (group) gan.set_process_group(group.get(), options.sync_bn);
+  if (group) gan.set_process_group(group.get(), options.sync_bn, !options.no_overlap);
   if (!gan.bf16_note().empty()) std::printf("warning: %s\n", gan.bf16_note().c_str());
   // Synthetic data as the reference benchmark: uniform in [-1, 1], already on the device.
   auto real = (torch::rand({local_batch, options.channels, options.image_size, options.image_size}) * 2 - 1)

@@ -280,6 +280,34 @@ void ProcessGroup::all_reduce_sum(const std::vector<torch::Tensor>& tensors, con
   }
 }
 
+namespace {
+
+class WorkPending : public ProcessGroup::Pending {
+ public:
+  WorkPending(ProcessGroup::Impl* impl, c10::intrusive_ptr<c10d::Work> work, std::string what)
+      : impl_(impl), work_(std::move(work)), what_(std::move(what)) {}
+  void wait() override;
+
+ private:
+  ProcessGroup::Impl* impl_;
+  c10::intrusive_ptr<c10d::Work> work_;
+  std::string what_;
+};
+
+}  // namespace
+
+std::unique_ptr<ProcessGroup::Pending> ProcessGroup::start_all_reduce_sum(const torch::Tensor& flat,
+                                                                          const std::string& what) {
+  std::vector<torch::Tensor> buffer{flat};
+  c10::intrusive_ptr<c10d::Work> work;
+  impl_->guarded(what, [&] { work = impl_->backend->allreduce(buffer); });
+  return std::make_unique<WorkPending>(impl_.get(), std::move(work), what);
+}
+
+void WorkPending::wait() {
+  impl_->guarded(what_, [&] { work_->wait(); });
+}
+
 void ProcessGroup::all_reduce_mean(const std::vector<torch::Tensor>& tensors, const std::string& what) {
   all_reduce_sum(tensors, what);
   torch::NoGradGuard no_grad;
@@ -358,6 +386,13 @@ const std::string& ProcessGroup::backend() const {
   return none;
 }
 void ProcessGroup::all_reduce_sum(const std::vector<torch::Tensor>&, const std::string&) {}
+std::unique_ptr<ProcessGroup::Pending> ProcessGroup::start_all_reduce_sum(const torch::Tensor&,
+                                                                          const std::string&) {
+  struct Done : Pending {
+    void wait() override {}
+  };
+  return std::make_unique<Done>();
+}
 void ProcessGroup::all_reduce_mean(const std::vector<torch::Tensor>&, const std::string&) {}
 void ProcessGroup::broadcast(const std::vector<torch::Tensor>&, const std::string&) {}
 std::vector<std::vector<int64_t>> ProcessGroup::all_gather(const std::vector<int64_t>& values,

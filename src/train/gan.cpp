@@ -9,9 +9,13 @@
 #include "dcgan/model/precision.h"
 #include "dcgan/train/device.h"
 #include "cuda_graph_step.h"
+#include "gradient_buckets.h"
 
 namespace dcgan {
 namespace {
+
+// Gradient buckets of about 4 MB of fp32: small enough that the first starts early in backward.
+constexpr int64_t kBucketElements = 1 << 20;
 
 // The bf16 emulation rounds where LibTorch 2's CPU autocast runs bf16; 1.13's lists differ.
 constexpr bool kEmulationFollowsThisAutocast = TORCH_VERSION_MAJOR >= 2;
@@ -144,10 +148,15 @@ StepStats Gan::eager_step(const torch::Tensor& real, const torch::Tensor& z, Ste
       F::binary_cross_entropy_with_logits(real_logits, torch::full_like(real_logits, real_label_)) +
       F::binary_cross_entropy_with_logits(fake_logits, torch::zeros_like(fake_logits));
   d_optimizer->zero_grad();
+  if (d_buckets_) d_buckets_->arm();
   d_loss.backward();
   clock.lap(&StepPhases::d_forward_backward);
   if (group_ != nullptr) {
-    average_gradients(*discriminator, "averaging D's gradients");
+    if (d_buckets_) {
+      d_buckets_->finish();
+    } else {
+      average_gradients(*discriminator, "averaging D's gradients");
+    }
     clock.lap(&StepPhases::communication);
   }
   adam_step(*d_optimizer);
@@ -165,11 +174,16 @@ StepStats Gan::eager_step(const torch::Tensor& real, const torch::Tensor& z, Ste
     }
     g_loss = F::binary_cross_entropy_with_logits(g_logits, torch::ones_like(g_logits));
     g_optimizer->zero_grad();
+    if (g_buckets_) g_buckets_->arm();
     g_loss.backward();
   }
   clock.lap(&StepPhases::g_backward);
   if (group_ != nullptr) {
-    average_gradients(*generator, "averaging G's gradients");
+    if (g_buckets_) {
+      g_buckets_->finish();
+    } else {
+      average_gradients(*generator, "averaging G's gradients");
+    }
     clock.lap(&StepPhases::communication);
   }
   adam_step(*g_optimizer);
@@ -184,12 +198,20 @@ StepStats Gan::eager_step(const torch::Tensor& real, const torch::Tensor& z, Ste
   return stats;
 }
 
-void Gan::set_process_group(ProcessGroup* group, bool sync_bn) {
+void Gan::set_process_group(ProcessGroup* group, bool sync_bn, bool overlap) {
   if (graph_ && group != nullptr) {
     throw ConfigError("key 'run.cuda_graphs' cannot be used in distributed training: a captured "
                       "step cannot take part in collectives");
   }
   group_ = group;
+  d_buckets_.reset();
+  g_buckets_.reset();
+  if (group != nullptr && overlap) {
+    d_buckets_ = std::make_unique<GradientBuckets>(discriminator->parameters(), *group,
+                                                   kBucketElements, "averaging D's gradients");
+    g_buckets_ = std::make_unique<GradientBuckets>(generator->parameters(), *group,
+                                                   kBucketElements, "averaging G's gradients");
+  }
   std::shared_ptr<const BatchNormSync> sync;
   if (group != nullptr && sync_bn) {
     auto shared = std::make_shared<BatchNormSync>();

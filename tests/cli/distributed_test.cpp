@@ -1,15 +1,12 @@
 // Distributed training with real processes: ranks of the real executable on 127.0.0.1, joined
 // through c10d's TCPStore and Gloo, launched as torchrun would (RANK, WORLD_SIZE, LOCAL_RANK,
 // MASTER_ADDR, MASTER_PORT).
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <csignal>
+#include <cstdio>
 #include <cmath>
 #include <fstream>
 #include <sstream>
@@ -46,22 +43,6 @@ bool contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
 }
 
-// A TCP port nothing listens on now (the kernel's choice for a socket bound to port 0).
-int free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  address.sin_port = 0;
-  socklen_t length = sizeof address;
-  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
-    throw std::runtime_error("cannot find a free port");
-  }
-  ::close(fd);
-  return ntohs(address.sin_port);
-}
-
 // The environment torchrun gives rank `rank` of `world`.
 std::vector<std::string> rank_env(int rank, int world, int port) {
   return {"RANK=" + std::to_string(rank), "WORLD_SIZE=" + std::to_string(world),
@@ -75,7 +56,7 @@ class Ranks {
   // `per_rank(r)`: extra arguments for rank r only.
   Ranks(int world, const std::vector<std::string>& args,
         const std::function<std::vector<std::string>(int)>& per_rank = nullptr)
-      : port_(free_port()) {
+      : port_(testing::free_local_port()) {
     for (int r = 0; r < world; ++r) {
       std::vector<std::string> all = args;
       if (per_rank) {
@@ -350,7 +331,7 @@ TEST_F(DistributedTest, InterruptOnOneRankStopsAllWithACheckpoint) {
 // first failure's exit status.
 TEST_F(DistributedTest, LaunchScriptStartsTheRanks) {
   const std::string script = std::string(DCGAN_SOURCE_DIR) + "/scripts/launch.sh";
-  std::vector<std::string> args{script, "2", "--port", std::to_string(free_port()), "--",
+  std::vector<std::string> args{script, "2", "--port", std::to_string(testing::free_local_port()), "--",
                                 testing::dcgan_exe()};
   for (const auto& a : train("launched", {"run.dist_verify=true", "train.max_steps=2"})) args.push_back(a);
   const ProcessResult ok = testing::run_process("/bin/bash", args, seconds(180));
@@ -365,9 +346,34 @@ TEST_F(DistributedTest, LaunchScriptStartsTheRanks) {
   EXPECT_TRUE(contains(bad.output, "[rank 1] dcgan: error: key 'train.batch_size' is 5")) << bad.output;
 }
 
+// dcgan bench under a launcher: each rank times its share with the gradients averaged, and rank 0
+// reports every rank's rate, the total and the communication share.
+TEST_F(DistributedTest, BenchReportsEveryRankAndTheTotal) {
+  const std::string script = std::string(DCGAN_SOURCE_DIR) + "/scripts/launch.sh";
+  const ProcessResult result = testing::run_process(
+      "/bin/bash",
+      {script, "2", "--port", std::to_string(testing::free_local_port()), "--", testing::dcgan_exe(),
+       "bench", "--device", "cpu", "--threads", "1", "--batch-size", "8", "--steps", "2", "--warmup", "1"},
+      seconds(180));
+  EXPECT_EQ(result.code, 0) << result.output;
+  EXPECT_TRUE(contains(result.output, "[rank 0] distributed: 2 ranks over gloo, 4 images per rank")) << result.output;
+  const auto at = result.output.find("[rank 0] per rank: ");
+  ASSERT_NE(at, std::string::npos) << result.output;
+  double first = 0, second = 0, total = 0;
+  ASSERT_EQ(std::sscanf(result.output.c_str() + at, "[rank 0] per rank: %lf, %lf images/s; total %lf", &first,
+                        &second, &total),
+            3)
+      << result.output;
+  EXPECT_GT(first, 0);
+  EXPECT_GT(second, 0);
+  EXPECT_NEAR(total, 2 * std::min(first, second), 0.2);
+  EXPECT_TRUE(contains(result.output, "communication ")) << result.output;
+  EXPECT_FALSE(contains(result.output, "[rank 1] per rank")) << result.output;
+}
+
 // A rank that hangs (stopped, not dead) ends the others after run.dist_timeout.
 TEST_F(DistributedTest, HungRankEndsTheOthersAfterTheTimeout) {
-  Ranks ranks(2, train("hung", {"train.epochs=1000", "run.dist_timeout=3"}));
+  Ranks ranks(2, train("hung", {"train.epochs=1000", "run.dist_timeout=8"}));
   ASSERT_TRUE(ranks[0].wait_for_output("step 2 |", seconds(120))) << ranks[0].output();
   ranks[1].send_signal(SIGSTOP);
   const auto stopped_at = std::chrono::steady_clock::now();
@@ -380,7 +386,7 @@ TEST_F(DistributedTest, HungRankEndsTheOthersAfterTheTimeout) {
 }
 
 TEST_F(DistributedTest, UnreachableStoreIsNamed) {
-  const int port = free_port();
+  const int port = testing::free_local_port();
   testing::ProcessOptions options;
   options.env = rank_env(1, 2, port);
   Process lonely(testing::dcgan_exe(), train("lonely", {"run.dist_timeout=2"}), options);
@@ -425,12 +431,29 @@ TEST_F(DistributedTest, IncompleteOrImpossibleLaunchIsRefused) {
   EXPECT_EQ(last_line(bad.output),
             "dcgan: error: environment variable WORLD_SIZE must be an integer from 1 to 1048576, "
             "got 'two'");
-  const ProcessResult uneven = one(rank_env(0, 5, free_port()), train("incomplete"));
+  const ProcessResult uneven = one(rank_env(0, 5, testing::free_local_port()), train("incomplete"));
   EXPECT_EQ(uneven.code, 2) << uneven.output;
   EXPECT_EQ(last_line(uneven.output),
             "dcgan: error: key 'train.batch_size' is 12, the global batch, which must split evenly "
             "over the 5 ranks (WORLD_SIZE)");
   EXPECT_FALSE(fs::exists(run("incomplete")));
+}
+
+// A backend the build or the device lacks is one line, before anything is written.
+TEST_F(DistributedTest, UnavailableBackendIsRefused) {
+  testing::ProcessOptions options;
+  options.env = rank_env(0, 1, testing::free_local_port());
+  Process nccl(testing::dcgan_exe(), train("nccl", {"run.dist_backend=nccl"}), options);
+  const auto result = nccl.wait(seconds(60));
+  ASSERT_TRUE(result.has_value()) << nccl.output();
+  EXPECT_EQ(result->code, 2) << result->output;
+  const std::string expected =
+      backend_available("nccl")
+          ? "dcgan: error: key 'run.dist_backend' is nccl, which needs a CUDA device; the run is on cpu"
+          : "dcgan: error: key 'run.dist_backend' is nccl but this dcgan was built without it (NCCL "
+            "needs a CUDA build of LibTorch 2.x and nccl.h)";
+  EXPECT_EQ(last_line(result->output), expected);
+  EXPECT_FALSE(fs::exists(run("nccl")));
 }
 
 // torchrun itself, where the Python beside the build has the PyTorch it links against: its agent
@@ -448,7 +471,7 @@ TEST_F(DistributedTest, TorchrunLaunchesTheRanks) {
   }
   std::vector<std::string> args{"-m", "torch.distributed.run", "--nproc-per-node", "2",
                                 "--master-addr", "127.0.0.1", "--master-port",
-                                std::to_string(free_port()), "--no-python", testing::dcgan_exe()};
+                                std::to_string(testing::free_local_port()), "--no-python", testing::dcgan_exe()};
   for (const auto& a : train("torchrun", {"run.dist_verify=true", "train.max_steps=3"})) args.push_back(a);
   const ProcessResult result = testing::run_process(python, args, seconds(180));
   EXPECT_EQ(result.code, 0) << result.output;

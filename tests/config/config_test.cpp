@@ -120,16 +120,41 @@ TEST(ConfigKeys, ListsEveryKeyInDeclarationOrderAndNothingElse) {
       "data.channels",     "data.strict",       "data.cache",
       "model.image_size",  "model.z_dim",       "model.g_channels",  "model.d_channels",
       "model.leaky_slope", "model.bn_eps",      "model.bn_momentum",
-      "model.init",        "model.init_std",    "model.upconv",
+      "model.init",        "model.init_std",    "model.upconv",      "model.sync_bn",
       "train.epochs",      "train.batch_size",  "train.lr",
       "train.beta1",       "train.beta2",       "train.label_smoothing",
       "train.seed",        "train.print_every", "train.show_every",
       "train.max_steps",   "train.ema",         "run.out_dir",
       "run.name",          "run.device",        "run.threads",
       "run.amp",           "run.cudnn_benchmark", "run.cuda_graphs",
+      "run.dist_backend",  "run.dist_timeout",  "run.dist_verify",
       "sample.grid",       "eval.every",        "eval.num",
       "eval.features",     "eval.feature_epochs"};
   EXPECT_EQ(config_keys(), expected);
+}
+
+TEST(Validate, DistributedKeys) {
+  Config config;
+  config.run.dist_backend = "mpi";
+  try {
+    validate(config);
+    ADD_FAILURE() << "run.dist_backend mpi accepted";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("run.dist_backend"), std::string::npos) << e.what();
+  }
+  config = Config{};
+  config.run.dist_timeout = 0;
+  try {
+    validate(config);
+    ADD_FAILURE() << "run.dist_timeout 0 accepted";
+  } catch (const ConfigError& e) {
+    EXPECT_EQ(std::string(e.what()), "key 'run.dist_timeout' must be at least 1 (seconds), got 0");
+  }
+  config = Config{};
+  config.run.dist_backend = "nccl";
+  config.model.sync_bn = true;
+  config.run.dist_verify = true;
+  EXPECT_NO_THROW(validate(config));
 }
 
 struct SetCase {
@@ -560,6 +585,7 @@ TEST(ToYaml, DefaultsAreHumanReadable) {
             "  init: xavier_uniform\n"
             "  init_std: 0.02\n"
             "  upconv: auto\n"
+            "  sync_bn: false\n"
             "train:\n"
             "  epochs: 25\n"
             "  batch_size: 128\n"
@@ -580,6 +606,9 @@ TEST(ToYaml, DefaultsAreHumanReadable) {
             "  amp: none\n"
             "  cudnn_benchmark: true\n"
             "  cuda_graphs: false\n"
+            "  dist_backend: auto\n"
+            "  dist_timeout: 600\n"
+            "  dist_verify: false\n"
             "sample:\n"
             "  grid: 6x12\n"
             "eval:\n"

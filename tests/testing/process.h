@@ -77,6 +77,10 @@ ProcessResult run_process(const std::string& exe, const std::vector<std::string>
 // The same with space-separated arguments: run_dcgan("train --config x.yaml").
 ProcessResult run_dcgan(const std::string& args);
 
+// A TCP port on 127.0.0.1 that nothing listens on now (the kernel's pick for port 0), for a
+// distributed run's store.
+int free_local_port();
+
 // The last line of `text`, ignoring trailing newlines: where a one-line error must be.
 std::string last_line(const std::string& text);
 

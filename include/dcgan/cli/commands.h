@@ -93,6 +93,7 @@ struct BenchCommandOptions {
   bool cuda_graphs = false;  // run.cuda_graphs
   std::string dist_backend = "auto";  // under torchrun: run.dist_backend
   bool sync_bn = false;               // under torchrun: model.sync_bn
+  bool no_overlap = false;            // under torchrun: average after backward, not during it
   std::string data;            // also time loading this file
   std::string format;          // its data.format; default from the extension
   std::string cache_dir;       // --cache: the folder format's cache folder (empty: none)

@@ -46,6 +46,17 @@ class ProcessGroup {
   void all_reduce_sum(const std::vector<torch::Tensor>& tensors, const std::string& what);
   // The same, then divided by the number of ranks.
   void all_reduce_mean(const std::vector<torch::Tensor>& tensors, const std::string& what);
+  // An all-reduce running in the background (c10d's Work): wait() finishes it, and throws its
+  // failure as DistributedError.
+  class Pending {
+   public:
+    virtual ~Pending() = default;
+    virtual void wait() = 0;
+  };
+  // Starts summing `flat` (one contiguous tensor) over all ranks, in place. Every rank must start
+  // its all-reduces in the same order.
+  std::unique_ptr<Pending> start_all_reduce_sum(const torch::Tensor& flat, const std::string& what);
+
   // Rank 0's values into every rank's tensors, in place.
   void broadcast(const std::vector<torch::Tensor>& tensors, const std::string& what);
   // Rank 0's `value` on every rank (the others' `value` is ignored), through the store.

@@ -37,6 +37,7 @@ struct StepPhases {
 };
 
 class CudaGraphStep;
+class GradientBuckets;
 class ProcessGroup;
 
 class Gan {
@@ -66,8 +67,10 @@ class Gan {
   // Data-parallel training over `group`'s ranks, each stepping on its shard of the global batch:
   // D's and G's gradients are averaged over the ranks before each Adam step, so every rank
   // takes the same step. `sync_bn`: batch norm over the global batch (model.sync_bn). The group
-  // must outlive the Gan. ConfigError under run.cuda_graphs.
-  void set_process_group(ProcessGroup* group, bool sync_bn);
+  // must outlive the Gan. `overlap`: each network's gradients are averaged in buckets that start
+  // while its backward pass still runs (as DDP); otherwise in one exchange after it. ConfigError
+  // under run.cuda_graphs.
+  void set_process_group(ProcessGroup* group, bool sync_bn, bool overlap = true);
 
   // What a bf16 run on a CPU without native bf16 is told once (which bf16 kernels run); empty
   // for every other run.
@@ -111,6 +114,8 @@ class Gan {
   std::string bf16_note_;
   std::unique_ptr<CudaGraphStep> graph_;  // run.cuda_graphs
   ProcessGroup* group_ = nullptr;         // distributed runs
+  // With overlap: D's and G's gradient buckets (nullptr: averaged after backward).
+  std::unique_ptr<GradientBuckets> d_buckets_, g_buckets_;
 };
 
 }  // namespace dcgan
