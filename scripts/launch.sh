@@ -6,7 +6,8 @@
 # (127.0.0.1) and MASTER_PORT (P, else $MASTER_PORT, else 29500); rank 0 hosts the store. Their
 # output is prefixed with "[rank R] ". Ctrl-C (or SIGTERM) reaches every rank: they finish the
 # step, rank 0 writes a checkpoint, and all stop. The exit status is the first failing rank's
-# (0 when all succeed); a rank that fails ends the others within run.dist_timeout.
+# (0 when all succeed). A rank that fails ends the others within seconds; any still running
+# $LAUNCH_GRACE seconds (default 30) later are stopped.
 set -euo pipefail
 
 usage() {
@@ -35,21 +36,40 @@ forward() {
 trap 'forward INT' INT
 trap 'forward TERM' TERM
 
+# Each rank in a session of its own, so that a Ctrl-C at the terminal reaches this script only and
+# is passed on once (a second signal makes dcgan leave without its checkpoint).
 for ((rank = 0; rank < procs; rank++)); do
   RANK=$rank LOCAL_RANK=$rank WORLD_SIZE=$procs LOCAL_WORLD_SIZE=$procs \
     MASTER_ADDR=127.0.0.1 MASTER_PORT=$port \
-    "$@" > >(sed -u "s/^/[rank $rank] /") 2>&1 &
+    setsid "$@" > >(trap '' INT TERM; exec sed -u "s/^/[rank $rank] /") 2>&1 &
   pids+=($!)
 done
 
+# When a rank fails, the others normally stop by themselves within seconds (their exchanges with
+# it fail); one still waiting for a rank that never joined would wait run.dist_timeout. After a
+# grace period they are stopped as torchrun stops them: SIGTERM, and a second one, which makes
+# dcgan leave at once.
+grace="${LAUNCH_GRACE:-30}"
 status=0
-for pid in "${pids[@]}"; do
-  code=0
-  # A signal interrupts `wait` (status > 128) while the rank goes on: wait again.
-  while true; do
-    wait "$pid" && code=0 || code=$?
-    kill -0 "$pid" 2>/dev/null || break
+watchdog=""
+declare -A live
+for pid in "${pids[@]}"; do live[$pid]=1; done
+while [ ${#live[@]} -gt 0 ]; do
+  for pid in "${!live[@]}"; do
+    kill -0 "$pid" 2>/dev/null && continue
+    code=0
+    wait "$pid" || code=$?
+    unset "live[$pid]"
+    if [ "$code" -ne 0 ] && [ "$status" -eq 0 ]; then
+      status=$code
+      if [ ${#live[@]} -gt 0 ]; then
+        (sleep "$grace"; for p in "${!live[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+         sleep 1; for p in "${!live[@]}"; do kill -TERM "$p" 2>/dev/null || true; done) &
+        watchdog=$!
+      fi
+    fi
   done
-  if [ "$code" -ne 0 ] && [ "$status" -eq 0 ]; then status=$code; fi
+  sleep 0.2 || true  # a Ctrl-C ends the sleep too: keep waiting for the ranks
 done
+[ -z "$watchdog" ] || kill "$watchdog" 2>/dev/null || true
 exit "$status"

@@ -346,6 +346,27 @@ TEST_F(DistributedTest, LaunchScriptStartsTheRanks) {
   EXPECT_TRUE(contains(bad.output, "[rank 1] dcgan: error: key 'train.batch_size' is 5")) << bad.output;
 }
 
+// Ctrl-C reaches the launcher (each rank runs in a session of its own, so only through it): it
+// passes the signal on once, and every rank stops with rank 0's checkpoint.
+TEST_F(DistributedTest, LaunchScriptPassesCtrlCOnOnce) {
+  const std::string script = std::string(DCGAN_SOURCE_DIR) + "/scripts/launch.sh";
+  std::vector<std::string> args{script, "2", "--port", std::to_string(testing::free_local_port()), "--",
+                                testing::dcgan_exe()};
+  for (const auto& a : train("launch-interrupted", {"train.epochs=1000"})) args.push_back(a);
+  Process launcher("/bin/bash", args);
+  ASSERT_TRUE(launcher.wait_for_output("step 3 |", seconds(120))) << launcher.output();
+  launcher.send_signal(SIGINT);
+  const auto result = launcher.wait(seconds(60));
+  ASSERT_TRUE(result.has_value()) << launcher.output();
+  EXPECT_EQ(result->code, 130) << result->output;
+  for (const std::string rank : {"0", "1"}) {
+    EXPECT_TRUE(contains(result->output, "[rank " + rank + "] dcgan: error: interrupted at step"))
+        << result->output;
+  }
+  EXPECT_FALSE(contains(result->output, "second signal")) << result->output;
+  EXPECT_GE(CheckpointReader(run("launch-interrupted") + "/checkpoint.pt").read_int("step"), 3);
+}
+
 // dcgan bench under a launcher: each rank times its share with the gradients averaged, and rank 0
 // reports every rank's rate, the total and the communication share.
 TEST_F(DistributedTest, BenchReportsEveryRankAndTheTotal) {
