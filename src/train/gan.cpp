@@ -152,11 +152,7 @@ StepStats Gan::eager_step(const torch::Tensor& real, const torch::Tensor& z, Ste
   d_loss.backward();
   clock.lap(&StepPhases::d_forward_backward);
   if (group_ != nullptr) {
-    if (d_buckets_) {
-      d_buckets_->finish();
-    } else {
-      average_gradients(*discriminator, "averaging D's gradients");
-    }
+    average_gradients(d_buckets_.get(), *discriminator, "averaging D's gradients");
     clock.lap(&StepPhases::communication);
   }
   adam_step(*d_optimizer);
@@ -179,11 +175,7 @@ StepStats Gan::eager_step(const torch::Tensor& real, const torch::Tensor& z, Ste
   }
   clock.lap(&StepPhases::g_backward);
   if (group_ != nullptr) {
-    if (g_buckets_) {
-      g_buckets_->finish();
-    } else {
-      average_gradients(*generator, "averaging G's gradients");
-    }
+    average_gradients(g_buckets_.get(), *generator, "averaging G's gradients");
     clock.lap(&StepPhases::communication);
   }
   adam_step(*g_optimizer);
@@ -225,7 +217,11 @@ void Gan::set_process_group(ProcessGroup* group, bool sync_bn, bool overlap) {
   discriminator->set_batch_norm_sync(sync);
 }
 
-void Gan::average_gradients(torch::nn::Module& module, const char* what) {
+void Gan::average_gradients(GradientBuckets* buckets, torch::nn::Module& module, const char* what) {
+  if (buckets != nullptr) {
+    buckets->finish();  // started during backward
+    return;
+  }
   std::vector<torch::Tensor> grads;
   for (auto& p : module.parameters()) {
     if (p.grad().defined()) grads.push_back(p.mutable_grad());

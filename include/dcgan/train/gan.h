@@ -101,8 +101,9 @@ class Gan {
                        const std::function<void(torch::optim::Adam&)>& adam_step);
 
   void update_ema();
-  // Averages the gradients of `module`'s parameters over the ranks (distributed runs only).
-  void average_gradients(torch::nn::Module& module, const char* what);
+  // Averages the gradients of `module`'s parameters over the ranks (distributed runs only): the
+  // rest of what `buckets` started during backward, or all of them now when it is null.
+  void average_gradients(GradientBuckets* buckets, torch::nn::Module& module, const char* what);
 
   double real_label_;
   double ema_decay_;
