@@ -132,8 +132,8 @@ void run_bench(const BenchCommandOptions& options) {
   // All ranks start a timed section together.
   const auto line_up = [&] {
     if (!group) return;
-    const torch::Device on = group->backend() == "nccl" ? device : torch::Device(torch::kCPU);
-    group->all_reduce_sum({torch::zeros({1}, torch::TensorOptions().device(on))}, "lining up");
+    group->all_reduce_sum({torch::zeros({1}, torch::TensorOptions().device(group->device()))},
+                          "lining up");
   };
   if (device.is_cuda()) at::globalContext().setBenchmarkCuDNN(config.run.cudnn_benchmark);
   const bool phase = resolve_upconv(options.upconv, device) == UpconvKind::kPhase;

@@ -103,12 +103,28 @@ class Heartbeat {
   std::thread thread_;  // last: started once the rest is ready
 };
 
+// A connection to the store at env's address, under torchrun's prefix when torchrun's agent hosts
+// it. A rank's `main` connection joins the run: without torchrun, rank 0's hosts the store and
+// waits until every rank's has connected. The heartbeat's is an extra client, counted nowhere.
+c10::intrusive_ptr<c10d::Store> connect_store(const DistEnv& env, bool main,
+                                              std::chrono::milliseconds timeout) {
+  const bool counted = main && !env.agent_store;
+  c10d::TCPStoreOptions options;
+  options.port = static_cast<uint16_t>(env.master_port);
+  options.isServer = counted && env.rank == 0;
+  if (counted) options.numWorkers = env.world_size;
+  options.waitWorkers = counted;
+  options.timeout = timeout;
+  c10::intrusive_ptr<c10d::Store> store = c10::make_intrusive<c10d::TCPStore>(env.master_addr, options);
+  if (env.agent_store) store = c10::make_intrusive<c10d::PrefixStore>(env.store_prefix, store);
+  return store;
+}
+
 }  // namespace
 
 struct ProcessGroup::Impl {
   DistEnv env;
   std::string backend_name;
-  std::chrono::seconds timeout{0};
   torch::Device device{torch::kCPU};  // where the backend's tensors live
   c10::intrusive_ptr<c10d::Store> store;  // dcgan's keys, under their own prefix
   c10::intrusive_ptr<BackendBase> backend;
@@ -171,6 +187,7 @@ int ProcessGroup::size() const { return impl_->env.world_size; }
 int ProcessGroup::local_rank() const { return impl_->env.local_rank; }
 int ProcessGroup::local_world_size() const { return impl_->env.local_world_size; }
 const std::string& ProcessGroup::backend() const { return impl_->backend_name; }
+torch::Device ProcessGroup::device() const { return impl_->device; }
 
 std::unique_ptr<ProcessGroup> ProcessGroup::join(const DistEnv& env, const std::string& backend,
                                                  const torch::Device& device,
@@ -193,19 +210,11 @@ std::unique_ptr<ProcessGroup> ProcessGroup::join(const DistEnv& env, const std::
   auto impl = std::make_unique<Impl>();
   impl->env = env;
   impl->backend_name = name;
-  impl->timeout = timeout;
   impl->device = name == "nccl" ? device : torch::Device(torch::kCPU);
   const auto timeout_ms = std::chrono::duration_cast<std::chrono::milliseconds>(timeout);
   c10::intrusive_ptr<c10d::Store> root;
   try {
-    c10d::TCPStoreOptions options;
-    options.port = static_cast<uint16_t>(env.master_port);
-    options.isServer = !env.agent_store && env.rank == 0;
-    if (!env.agent_store) options.numWorkers = env.world_size;
-    options.waitWorkers = !env.agent_store;
-    options.timeout = timeout_ms;
-    root = c10::make_intrusive<c10d::TCPStore>(env.master_addr, options);
-    if (env.agent_store) root = c10::make_intrusive<c10d::PrefixStore>(env.store_prefix, root);
+    root = connect_store(env, /*main=*/true, timeout_ms);
   } catch (const std::exception& e) {
     throw DistributedError("rank " + std::to_string(env.rank) + ": cannot join the store at " +
                            impl->store_address() + " within " + std::to_string(timeout.count()) +
@@ -214,15 +223,9 @@ std::unique_ptr<ProcessGroup> ProcessGroup::join(const DistEnv& env, const std::
   impl->store = c10::make_intrusive<c10d::PrefixStore>("dcgan", root);
   try {
     // The heartbeat's own connection: a store client is not shared between threads.
-    c10d::TCPStoreOptions options;
-    options.port = static_cast<uint16_t>(env.master_port);
-    options.isServer = false;
-    options.waitWorkers = false;
-    options.timeout = timeout_ms;
-    c10::intrusive_ptr<c10d::Store> beat = c10::make_intrusive<c10d::TCPStore>(env.master_addr, options);
-    if (env.agent_store) beat = c10::make_intrusive<c10d::PrefixStore>(env.store_prefix, beat);
-    impl->heartbeat = std::make_unique<Heartbeat>(c10::make_intrusive<c10d::PrefixStore>("dcgan", beat),
-                                                  env.rank);
+    impl->heartbeat = std::make_unique<Heartbeat>(
+        c10::make_intrusive<c10d::PrefixStore>("dcgan", connect_store(env, /*main=*/false, timeout_ms)),
+        env.rank);
   } catch (const std::exception& e) {
     throw DistributedError("rank " + std::to_string(env.rank) + ": cannot join the store at " +
                            impl->store_address() + ": " + message_of(e));
@@ -314,21 +317,6 @@ void ProcessGroup::all_reduce_mean(const std::vector<torch::Tensor>& tensors, co
   for (const auto& t : tensors) t.div_(size());
 }
 
-void ProcessGroup::broadcast(const std::vector<torch::Tensor>& tensors, const std::string& what) {
-  std::vector<torch::Tensor> parts;
-  for (const auto& t : tensors) parts.push_back(t.reshape({-1}));
-  std::vector<torch::Tensor> buffer{torch::cat(parts)};
-  c10d::BroadcastOptions options;
-  options.rootRank = 0;
-  impl_->guarded(what, [&] { impl_->backend->broadcast(buffer, options)->wait(); });
-  torch::NoGradGuard no_grad;
-  int64_t offset = 0;
-  for (const auto& t : tensors) {
-    t.copy_(buffer[0].narrow(0, offset, t.numel()).view_as(t));
-    offset += t.numel();
-  }
-}
-
 std::string ProcessGroup::broadcast_string(const std::string& value, const std::string& what) {
   const std::string key = "string/" + std::to_string(impl_->strings_sent++);
   std::string result = value;
@@ -378,6 +366,7 @@ int ProcessGroup::rank() const { return 0; }
 int ProcessGroup::size() const { return 1; }
 int ProcessGroup::local_rank() const { return 0; }
 int ProcessGroup::local_world_size() const { return 1; }
+torch::Device ProcessGroup::device() const { return torch::kCPU; }
 std::string ProcessGroup::broadcast_string(const std::string& value, const std::string&) {
   return value;
 }
@@ -394,7 +383,6 @@ std::unique_ptr<ProcessGroup::Pending> ProcessGroup::start_all_reduce_sum(const 
   return std::make_unique<Done>();
 }
 void ProcessGroup::all_reduce_mean(const std::vector<torch::Tensor>&, const std::string&) {}
-void ProcessGroup::broadcast(const std::vector<torch::Tensor>&, const std::string&) {}
 std::vector<std::vector<int64_t>> ProcessGroup::all_gather(const std::vector<int64_t>& values,
                                                            const std::string&) {
   return {values};

@@ -329,7 +329,7 @@ class Trainer {
     row.step = step_;
     row.epoch = epoch_ + (batch_ == 0 ? 0 : 1);
     torch::Tensor values = torch::stack({stats.d_loss, stats.g_loss, stats.d_real, stats.d_fake})
-                               .to(gan_device(), torch::kDouble);
+                               .to(group_ != nullptr ? group_->device() : torch::Device(torch::kCPU), torch::kDouble);
     // A distributed run logs the mean over ranks: the statistics of the global batch.
     if (group_ != nullptr) group_->all_reduce_mean({values}, "averaging the logged losses");
     values = values.to(torch::kCPU);
@@ -416,14 +416,9 @@ class Trainer {
     const int requests = stop_ != nullptr ? stop_->requests.load() : 0;
     if (group_ == nullptr) return requests > 0;
     torch::Tensor flag = torch::tensor({static_cast<float>(requests > 0 ? 1 : 0)},
-                                       torch::TensorOptions().device(gan_device()));
+                                       torch::TensorOptions().device(group_->device()));
     group_->all_reduce_sum({flag}, "agreeing on a stop at step " + std::to_string(step_));
     return flag.item<float>() > 0;
-  }
-
-  // The device the process group's tensors live on: NCCL's are on the GPU.
-  torch::Device gan_device() const {
-    return group_ != nullptr && group_->backend() == "nccl" ? device_ : torch::Device(torch::kCPU);
   }
 
   // run.dist_verify: every rank's weights, bit for bit, against rank 0's.

@@ -40,6 +40,8 @@ class ProcessGroup {
   int local_rank() const;
   int local_world_size() const;
   const std::string& backend() const;
+  // Where the tensors of this group's collectives must live: the GPU for NCCL, the CPU for Gloo.
+  torch::Device device() const;
 
   // Sums each tensor over all ranks, in place. Tensors of one dtype travel as one flat buffer
   // (one collective per dtype, not per tensor). `what` names the operation in errors.
@@ -57,8 +59,6 @@ class ProcessGroup {
   // its all-reduces in the same order.
   std::unique_ptr<Pending> start_all_reduce_sum(const torch::Tensor& flat, const std::string& what);
 
-  // Rank 0's values into every rank's tensors, in place.
-  void broadcast(const std::vector<torch::Tensor>& tensors, const std::string& what);
   // Rank 0's `value` on every rank (the others' `value` is ignored), through the store.
   std::string broadcast_string(const std::string& value, const std::string& what);
   // Every rank's `values` (the same count on each), rank by rank.
