@@ -70,7 +70,11 @@ TEST_F(QualityCliTest, EvalPrintsAndWritesTheRunsNumbers) {
   const std::string last = rows.substr(rows.rfind('\n', rows.size() - 2) + 1);
   ASSERT_EQ(last.rfind("6,30,", 0), 0u) << last;
   const double fid = std::stod(last.substr(5));
-  EXPECT_NEAR(json_value(json, "fid"), fid, 1e-6 * fid) << json;
+  // Near, not equal: on a 16-core Intel Xeon (LibTorch 2.11) the two processes' FIDs differed by
+  // 6e-5 of the value, the same in every run, whatever the thread count or oneDNN's instruction
+  // set (here they agree to 1e-6). The exact check is in TrainingQualityTest, in one process:
+  // the best generator, loaded and measured again, gives its FID to 1e-6; it passed there too.
+  EXPECT_NEAR(json_value(json, "fid"), fid, 1e-3 * fid) << json;
   EXPECT_EQ(json_value(json, "num"), 30);
   for (const char* key : {"kid_mean", "kid_std", "precision", "recall", "density", "coverage"}) {
     EXPECT_TRUE(std::isfinite(json_value(json, key))) << key << "\n" << json;
