@@ -324,7 +324,6 @@ class Trainer {
   }
 
   void log_step(const StepStats& stats) {
-    const double seconds = std::chrono::duration<double>(Clock::now() - window_start_).count();
     MetricsRow row;
     row.step = step_;
     row.epoch = epoch_ + (batch_ == 0 ? 0 : 1);
@@ -333,6 +332,9 @@ class Trainer {
     // A distributed run logs the mean over ranks: the statistics of the global batch.
     if (group_ != nullptr) group_->all_reduce_mean({values}, "averaging the logged losses");
     values = values.to(torch::kCPU);
+    // Timed after the copy, which waits for the device: on a GPU the host only queues the steps
+    // (with CUDA graphs it ran 8x ahead), and the window must end when the device has done them.
+    const double seconds = std::chrono::duration<double>(Clock::now() - window_start_).count();
     row.d_loss = values[0].item<double>();
     row.g_loss = values[1].item<double>();
     row.d_real = values[2].item<double>();
