@@ -38,7 +38,9 @@ endif()
 
 if(DCGAN_C10D_INCLUDE_DIR AND DCGAN_TORCH_CUDA)
   file(GLOB _dcgan_wheel_nccl "${_dcgan_torch_prefix}/../nvidia/nccl/include")
-  find_path(DCGAN_NCCL_INCLUDE_DIR nccl.h PATHS ${_dcgan_wheel_nccl}
+  # HINTS, not PATHS: the wheel's nccl.h (the NCCL LibTorch runs with) before a system one of
+  # another version, whose ncclConfig_t can differ in size from the library's.
+  find_path(DCGAN_NCCL_INCLUDE_DIR nccl.h HINTS ${_dcgan_wheel_nccl} PATHS
     ${CMAKE_CUDA_TOOLKIT_INCLUDE_DIRECTORIES} DOC "Folder holding nccl.h")
   if(DCGAN_NCCL_INCLUDE_DIR AND
      EXISTS "${DCGAN_C10D_INCLUDE_DIR}/torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp")
