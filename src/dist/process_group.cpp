@@ -16,6 +16,7 @@
 
 #include <algorithm>
 #include <condition_variable>
+#include <exception>
 #include <mutex>
 #include <chrono>
 #include <map>
@@ -130,6 +131,25 @@ struct ProcessGroup::Impl {
   c10::intrusive_ptr<BackendBase> backend;
   std::unique_ptr<Heartbeat> heartbeat;
   int64_t strings_sent = 0;  // broadcast_string's key counter
+  bool failed = false;        // a collective failed: the group is not to be waited on
+
+  ~Impl() {
+#if DCGAN_HAVE_NCCL && (TORCH_VERSION_MAJOR > 2 || TORCH_VERSION_MINOR >= 6)
+    // What destroy_process_group() does in Python; without it LibTorch warns at every exit.
+    // Shutting down waits for the group's work: on the way out of a failure, abort instead.
+    if (backend && backend_name == "nccl") {
+      auto* nccl = static_cast<c10d::ProcessGroupNCCL*>(backend.get());
+      try {
+        if (failed || std::uncaught_exceptions() > 0) {
+          nccl->abort();
+        } else {
+          nccl->shutdown();
+        }
+      } catch (const std::exception&) {  // leaving anyway
+      }
+    }
+#endif
+  }
 
   std::string store_address() const {
     return env.master_addr + ":" + std::to_string(env.master_port);
@@ -150,6 +170,7 @@ struct ProcessGroup::Impl {
   // that exited, were killed or hang. Rank 0 (or torchrun's agent) hosts the store; when it is
   // gone, that is what the line says.
   [[noreturn]] void fail(const std::string& what, const std::string& detail) {
+    failed = true;
     std::string culprit;
     try {
       store->set(fault_key(env.rank), std::vector<uint8_t>{1});
