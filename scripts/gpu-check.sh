@@ -63,8 +63,9 @@ if [ "${SKIP_BUILD:-0}" = 1 ]; then
 else
   cuda_flag=()
   [ "$device" = cuda ] && cuda_flag=(-DDCGAN_CUDA=on)
+  # DCGAN_PYTHON: the PyTorch beside the build, for the export and torchrun tests.
   DCGAN_BUILD_DIR="$build_dir" scripts/build.sh -DCMAKE_PREFIX_PATH="$prefix" -DDCGAN_DEPS=bundled \
-    -DDCGAN_MATIO=auto "${cuda_flag[@]}"
+    -DDCGAN_MATIO=auto -DDCGAN_PYTHON="$(command -v "$python")" "${cuda_flag[@]}"
 fi
 "$build_dir/dcgan" --version
 
