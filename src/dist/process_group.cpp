@@ -116,7 +116,8 @@ c10::intrusive_ptr<c10d::Store> connect_store(const DistEnv& env, bool main,
   if (counted) options.numWorkers = env.world_size;
   options.waitWorkers = counted;
   options.timeout = timeout;
-  c10::intrusive_ptr<c10d::Store> store = c10::make_intrusive<c10d::TCPStore>(env.master_addr, options);
+  c10::intrusive_ptr<c10d::Store> store =
+      c10::make_intrusive<c10d::TCPStore>(env.master_addr, options);
   if (env.agent_store) store = c10::make_intrusive<c10d::PrefixStore>(env.store_prefix, store);
   return store;
 }

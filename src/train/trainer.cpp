@@ -327,8 +327,9 @@ class Trainer {
     MetricsRow row;
     row.step = step_;
     row.epoch = epoch_ + (batch_ == 0 ? 0 : 1);
+    const torch::Device on = group_ != nullptr ? group_->device() : torch::Device(torch::kCPU);
     torch::Tensor values = torch::stack({stats.d_loss, stats.g_loss, stats.d_real, stats.d_fake})
-                               .to(group_ != nullptr ? group_->device() : torch::Device(torch::kCPU), torch::kDouble);
+                               .to(on, torch::kDouble);
     // A distributed run logs the mean over ranks: the statistics of the global batch.
     if (group_ != nullptr) group_->all_reduce_mean({values}, "averaging the logged losses");
     values = values.to(torch::kCPU);
