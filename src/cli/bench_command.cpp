@@ -67,9 +67,9 @@ void setup_bench(CLI::App& app) {
   cmd->add_option("--image-size", options->image_size, "32 or 64 (model.image_size)")
       ->capture_default_str()
       ->check(CLI::IsMember({int64_t{32}, int64_t{64}}));
-  cmd->add_option("--upconv", options->upconv, "auto, native or phase (model.upconv)")
+  cmd->add_option("--upconv", options->upconv, "auto, native, phase or winograd (model.upconv)")
       ->capture_default_str()
-      ->check(CLI::IsMember({"auto", "native", "phase"}));
+      ->check(CLI::IsMember({"auto", "native", "phase", "winograd"}));
   add_device_options(cmd, options->device, &options->threads);
   cmd->add_option("--amp", options->amp, "none or bf16 (autocast, CPU or CUDA)")
       ->capture_default_str()
@@ -136,13 +136,12 @@ void run_bench(const BenchCommandOptions& options) {
                           "lining up");
   };
   if (device.is_cuda()) at::globalContext().setBenchmarkCuDNN(config.run.cudnn_benchmark);
-  const bool phase = resolve_upconv(options.upconv, device) == UpconvKind::kPhase;
   std::printf("dcgan bench: device %s, %lld threads, batch %lld, %lld channels, %lldx%lld, "
               "upconv %s, amp %s, CUDA graphs %s\n",
               device.str().c_str(), static_cast<long long>(threads),
               static_cast<long long>(options.batch_size), static_cast<long long>(options.channels),
               static_cast<long long>(options.image_size), static_cast<long long>(options.image_size),
-              phase ? "phase" : "native", options.amp.c_str(), options.cuda_graphs ? "on" : "off");
+              upconv_name(resolve_upconv(options.upconv, device)), options.amp.c_str(), options.cuda_graphs ? "on" : "off");
   std::printf("%s\n", describe_build().c_str());
   if (group) {
     std::printf("distributed: %d ranks over %s, %lld images per rank, batch norm %s, gradients "

@@ -6,6 +6,7 @@
 
 #include "dcgan/error.h"
 #include "dcgan/model/precision.h"
+#include "dcgan/model/winograd_conv_transpose.h"
 
 namespace dcgan {
 namespace {
@@ -21,7 +22,8 @@ constexpr int64_t kPadding = 2;
 constexpr int64_t kStride = 2;
 
 // LibTorch 1.13's CPU transposed convolution is several times slower than the phase form; from
-// LibTorch 2 on, oneDNN's is faster than it (docs/PERFORMANCE.md).
+// LibTorch 2 on, oneDNN's is faster than it, and the Winograd form faster still in fp32
+// (docs/PERFORMANCE.md).
 constexpr bool kPhaseIsFasterOnCpu = TORCH_VERSION_MAJOR < 2;
 
 }  // namespace
@@ -29,8 +31,21 @@ constexpr bool kPhaseIsFasterOnCpu = TORCH_VERSION_MAJOR < 2;
 UpconvKind resolve_upconv(const std::string& name, const torch::Device& device) {
   if (name == "native") return UpconvKind::kNative;
   if (name == "phase") return UpconvKind::kPhase;
-  if (name == "auto") return device.is_cpu() && kPhaseIsFasterOnCpu ? UpconvKind::kPhase : UpconvKind::kNative;
-  throw ConfigError("key 'model.upconv' must be one of auto, native, phase; got '" + name + "'");
+  if (name == "winograd") return UpconvKind::kWinograd;
+  if (name == "auto") {
+    if (!device.is_cpu()) return UpconvKind::kNative;
+    return kPhaseIsFasterOnCpu ? UpconvKind::kPhase : UpconvKind::kWinograd;
+  }
+  throw ConfigError("key 'model.upconv' must be one of auto, native, phase, winograd; got '" + name +
+                    "'");
+}
+
+const char* upconv_name(UpconvKind kind) {
+  switch (kind) {
+    case UpconvKind::kPhase: return "phase";
+    case UpconvKind::kWinograd: return "winograd";
+    default: return "native";
+  }
 }
 
 namespace {
@@ -39,7 +54,8 @@ int64_t stages_for(int64_t image_size) { return image_size == 64 ? 4 : 3; }
 }  // namespace
 
 GeneratorImpl::GeneratorImpl(const ModelOptions& options, int64_t channels, UpconvKind upconv)
-    : z_dim_(options.z_dim),
+    : upconv_(upconv),
+      z_dim_(options.z_dim),
       channels_(channels),
       g_channels_(options.g_channels),
       image_size_(options.image_size),
@@ -56,7 +72,7 @@ GeneratorImpl::GeneratorImpl(const ModelOptions& options, int64_t channels, Upco
   widths.push_back(channels);
   for (int64_t i = 0; i < stages; ++i) {
     const std::string name = "t" + std::to_string(i + 2);
-    if (upconv == UpconvKind::kNative) {
+    if (upconv != UpconvKind::kPhase) {
       native_.push_back(register_module(
           name, torch::nn::ConvTranspose2d(
                     torch::nn::ConvTranspose2dOptions(widths[i], widths[i + 1], kKernel)
@@ -76,6 +92,12 @@ GeneratorImpl::GeneratorImpl(const ModelOptions& options, int64_t channels, Upco
 }
 
 torch::Tensor GeneratorImpl::upconv(size_t index, const torch::Tensor& x) {
+  if (upconv_ == UpconvKind::kWinograd) {  // where it applies; LibTorch's layer elsewhere
+    auto& layer = native_[index];
+    if (winograd_conv_transpose_applies(x, layer->weight)) {
+      return winograd_conv_transpose(x, layer->weight, layer->bias);
+    }
+  }
   return !native_.empty()
              ? conv_transpose_forward(native_[index], x, kStride, kPadding, /*output_padding=*/1)
              : phase_[index]->forward(x);

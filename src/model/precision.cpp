@@ -52,6 +52,8 @@ Bf16Autocast::~Bf16Autocast() {
 
 bool bf16_emulated() { return emulating; }
 
+bool cpu_autocast_enabled() { return autocast_enabled(at::kCPU); }
+
 torch::Tensor round_to_bf16(const torch::Tensor& t) {
   if (!t.defined()) return t;
   return t.to(torch::kBFloat16).to(torch::kFloat);

@@ -83,7 +83,7 @@ class Trainer {
     if (!gan_->bf16_note().empty()) logger_.warn("run.amp is bf16: " + gan_->bf16_note());
     logger_.info(format(
         "G: %lld parameters (%s upconv), D: %lld parameters", ll(count_parameters(*gan_->generator)),
-        resolve_upconv(config_.model.upconv, device_) == UpconvKind::kPhase ? "phase" : "native",
+        upconv_name(resolve_upconv(config_.model.upconv, device_)),
         ll(count_parameters(*gan_->discriminator))));
   }
 

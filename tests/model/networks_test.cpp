@@ -19,7 +19,7 @@ class ParameterCountTest : public ::testing::TestWithParam<CountCase> {};
 // The figures of SPEC.md: a different layer width or a missing bias changes them.
 TEST_P(ParameterCountTest, MatchesReference) {
   const auto& c = GetParam();
-  for (auto kind : {UpconvKind::kNative, UpconvKind::kPhase}) {
+  for (auto kind : {UpconvKind::kNative, UpconvKind::kPhase, UpconvKind::kWinograd}) {
     Generator g(ModelOptions{}, c.channels, kind);
     EXPECT_EQ(count_parameters(*g), c.g_params) << "channels " << c.channels;
   }
@@ -48,7 +48,7 @@ TEST(NetworksTest, OutputShapesAndRanges) {
 TEST(NetworksTest, SixtyFourPixelNetworksHaveOneMoreStage) {
   ModelOptions options;
   options.image_size = 64;
-  for (auto kind : {UpconvKind::kNative, UpconvKind::kPhase}) {
+  for (auto kind : {UpconvKind::kNative, UpconvKind::kPhase, UpconvKind::kWinograd}) {
     Generator g(options, 3, kind);
     EXPECT_EQ(count_parameters(*g), 5135363);
     auto images = g->forward(sample_noise(2, 100, torch::kCPU));
@@ -148,10 +148,13 @@ TEST(NetworksTest, UnknownNamesAreConfigErrors) {
   } catch (const ConfigError& e) {
     EXPECT_STREQ(e.what(), "key 'model.init' must be one of xavier_uniform, normal, torch; got 'he'");
   }
-  // auto: the phase form where LibTorch's CPU transposed convolution is slow (1.13), else LibTorch's.
+  // auto on the CPU: the phase form where LibTorch's transposed convolution is slow (1.13), else
+  // the Winograd form; LibTorch's elsewhere.
   EXPECT_EQ(resolve_upconv("auto", torch::kCPU),
-            TORCH_VERSION_MAJOR < 2 ? UpconvKind::kPhase : UpconvKind::kNative);
+            TORCH_VERSION_MAJOR < 2 ? UpconvKind::kPhase : UpconvKind::kWinograd);
+  EXPECT_EQ(resolve_upconv("auto", torch::Device("cuda:0")), UpconvKind::kNative);
   EXPECT_EQ(resolve_upconv("native", torch::kCPU), UpconvKind::kNative);
+  EXPECT_EQ(resolve_upconv("winograd", torch::kCPU), UpconvKind::kWinograd);
   EXPECT_THROW(resolve_upconv("fast", torch::kCPU), ConfigError);
 }
 

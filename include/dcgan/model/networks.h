@@ -18,11 +18,15 @@ namespace dcgan {
 // The reference's image size; model.image_size may also be 64.
 constexpr int64_t kImageSize = 32;
 
-// Which transposed-convolution implementation G uses. Both hold the same parameters.
-enum class UpconvKind { kNative, kPhase };
-// `auto` picks kPhase on the CPU with LibTorch 1.13 (its CPU transposed conv is slow) and kNative
-// elsewhere (oneDNN's from LibTorch 2 on, cuDNN's on CUDA). Throws ConfigError for another name.
+// Which transposed-convolution implementation G uses. All hold the same parameters.
+// kWinograd: winograd_conv_transpose.h on the CPU in fp32, LibTorch's (kNative) elsewhere.
+enum class UpconvKind { kNative, kPhase, kWinograd };
+// `auto` picks, on the CPU, kPhase with LibTorch 1.13 (its CPU transposed conv is slow) and
+// kWinograd from LibTorch 2 on (oneDNN's under bf16 autocast); kNative (cuDNN's) on CUDA.
+// Throws ConfigError for another name.
 UpconvKind resolve_upconv(const std::string& name, const torch::Device& device);
+// "native", "phase" or "winograd".
+const char* upconv_name(UpconvKind kind);
 
 // G(z): z (N, z_dim) in [-1, 1] -> images (N, channels, S, S) in [-1, 1], S = model.image_size.
 // dense -> 4x4xg -> BN, lrelu -> tconv g/2 -> BN, lrelu -> tconv g/4 -> BN, lrelu -> tconv C, tanh
@@ -47,6 +51,7 @@ class GeneratorImpl : public torch::nn::Module {
 
   std::shared_ptr<const BatchNormSync> bn_sync_;
 
+  UpconvKind upconv_;
   int64_t z_dim_;
   int64_t channels_;
   int64_t g_channels_;
@@ -55,7 +60,8 @@ class GeneratorImpl : public torch::nn::Module {
   torch::nn::Linear fc_{nullptr};
   torch::nn::BatchNorm2d bn1_{nullptr};
   std::vector<torch::nn::BatchNorm2d> bns_;  // after every upconv but the last
-  // Exactly one of each pair is set, per UpconvKind; either registers as "t2", "t3", ...
+  // Exactly one of each pair is set, per UpconvKind (native_ for kNative and kWinograd); either
+  // registers as "t2", "t3", ...
   std::vector<torch::nn::ConvTranspose2d> native_;
   std::vector<PhaseConvTranspose2d> phase_;
 };

@@ -41,6 +41,9 @@ class Bf16Autocast {
 // Whether a Bf16Autocast with emulation is alive on this thread.
 bool bf16_emulated();
 
+// Whether CPU autocast is on, on this thread (a Bf16Autocast's, or another's).
+bool cpu_autocast_enabled();
+
 // The value of `t` rounded to bf16, as fp32 (an undefined tensor stays undefined).
 torch::Tensor round_to_bf16(const torch::Tensor& t);
 

@@ -1,0 +1,35 @@
+// G's transposed convolutions (5x5 kernel, stride 2, padding 2, output padding 1) on the CPU in
+// fp32 with Winograd's minimal filtering: half the multiplications of the direct form.
+//
+// Output pixel (2m + p, 2n + q) meets only the kernel taps of one parity per axis, so the layer is
+// four stride-1 correlations of the input, one per output phase (p, q), with 3 or 2 taps per axis
+// (phase_conv_transpose.h derives it). Winograd's F(2,3) and F(2,2) compute two outputs of a 3- or
+// 2-tap correlation from 4 or 3 inputs with 4 or 3 products instead of 6 or 4. Per 2x2 output tile
+// of each phase, per input/output channel pair, that is 16 + 12 + 12 + 9 = 49 products instead of
+// 36 + 24 + 24 + 16 = 100. The sums are the same in real arithmetic; in fp32 they differ from the
+// direct form's by rounding only (the transforms' coefficients are 0, +-1 and 1/2).
+//
+// The products are one batched matrix product per phase (tiles x in-channels by in-channels x
+// out-channels, one matrix per transform position); the input and output transforms are loops over
+// NHWC tiles. The backward pass is the transposed transforms around the same products. Scratch
+// buffers (about 330 MB for the reference G at batch 128) are kept between training steps.
+#pragma once
+
+#include <torch/torch.h>
+
+namespace dcgan {
+
+// Whether winograd_conv_transpose computes this layer: a CPU fp32 input (N, in, H, W) with even H
+// and W, a weight (in, out, 5, 5) with at least 128 outputs (narrower layers are faster directly),
+// no autocast active on the CPU, and autograd recording (training: without gradients, sampling
+// and evaluation keep LibTorch's layer, which needs no scratch buffers).
+bool winograd_conv_transpose_applies(const torch::Tensor& x, const torch::Tensor& weight);
+
+// torch::nn::functional::conv_transpose2d(x, weight, bias) with stride 2, padding 2 and output
+// padding 1, differentiable in all three; the output (N, out, 2H, 2W) is in channels-last layout.
+// Requires a CPU fp32 input with even H and W and a weight (in, out, 5, 5), as in
+// winograd_conv_transpose_applies, whose other conditions are about speed.
+torch::Tensor winograd_conv_transpose(const torch::Tensor& x, const torch::Tensor& weight,
+                                      const torch::Tensor& bias);
+
+}  // namespace dcgan

@@ -1,0 +1,493 @@
+// Winograd transposed convolution; the header has the idea, this file the geometry.
+//
+// Per axis, with kernel 5, stride 2, padding 2 (phase_conv_transpose.cpp derives it):
+//   phase 0: y[2m]     = x[m-1] w[4] + x[m] w[2] + x[m+1] w[0]   (F(2,3), taps 4, 2, 0)
+//   phase 1: y[2m + 1] = x[m] w[3]   + x[m+1] w[1]               (F(2,2), taps 3, 1)
+// The input is padded by one row and column on each side (rows -1 .. H), so tile t (outputs
+// m = 2t, 2t + 1) reads padded rows 2t .. 2t+3 in phase 0 and 2t+1 .. 2t+3 in phase 1.
+//
+// For a phase with transforms (BTy, Gy, ATy) on rows and (BTx, Gx, ATx) on columns:
+//   U[i][j] = sum_kl Gy[i][k] Gx[j][l] g[k][l]          (weight, per channel pair; autograd)
+//   V[i][j] = sum_kl BTy[i][k] BTx[j][l] d[k][l]        (input tile, per channel)
+//   M[i][j] = sum_c V[i][j][c] U[i][j][c][o]             (one matrix product per (i, j))
+//   Y[p][q] = sum_ij ATy[p][i] ATx[q][j] M[i][j]         (2x2 output tile, per channel)
+#include "dcgan/model/winograd_conv_transpose.h"
+
+#include <ATen/Parallel.h>
+
+#include <algorithm>
+#include <array>
+#include <cstdint>
+#include <mutex>
+#include <vector>
+
+#include "dcgan/model/precision.h"
+
+namespace dcgan {
+namespace {
+
+using torch::autograd::AutogradContext;
+using torch::autograd::variable_list;
+
+// The 1-D transforms, each as its formula on vectors of n channels. x[k] and y[k] point to the
+// k-th input and output vector.
+//   F(2,3): BT = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1], AT = [1 1 1 0; 0 1 -1 -1]
+//   F(2,2): BT = [1 -1 0; 0 1 0; 0 -1 1],                 AT = [1 1 0; 0 1 1]
+// (G, for the weights, is in g_matrix.) bt_t and at_t apply the transposes, for the backward
+// pass; bt_t<true> adds its result to y.
+struct F23 {
+  static constexpr int kIn = 4;
+  static inline void bt(const float* const* x, float* const* y, int64_t n) {
+    for (int64_t c = 0; c < n; ++c) {
+      const float d0 = x[0][c], d1 = x[1][c], d2 = x[2][c], d3 = x[3][c];
+      y[0][c] = d0 - d2;
+      y[1][c] = d1 + d2;
+      y[2][c] = d2 - d1;
+      y[3][c] = d1 - d3;
+    }
+  }
+  template <bool kAdd>
+  static inline void bt_t(const float* const* x, float* const* y, int64_t n) {
+    for (int64_t c = 0; c < n; ++c) {
+      const float v0 = x[0][c], v1 = x[1][c], v2 = x[2][c], v3 = x[3][c];
+      const float r0 = v0, r1 = v1 - v2 + v3, r2 = v1 + v2 - v0, r3 = -v3;
+      if (kAdd) {
+        y[0][c] += r0, y[1][c] += r1, y[2][c] += r2, y[3][c] += r3;
+      } else {
+        y[0][c] = r0, y[1][c] = r1, y[2][c] = r2, y[3][c] = r3;
+      }
+    }
+  }
+  static inline void at(const float* const* x, float* const* y, int64_t n) {
+    for (int64_t c = 0; c < n; ++c) {
+      const float m1 = x[1][c], m2 = x[2][c];
+      y[0][c] = x[0][c] + m1 + m2;
+      y[1][c] = m1 - m2 - x[3][c];
+    }
+  }
+  static inline void at_t(const float* const* x, float* const* y, int64_t n) {
+    for (int64_t c = 0; c < n; ++c) {
+      const float y0 = x[0][c], y1 = x[1][c];
+      y[0][c] = y0;
+      y[1][c] = y0 + y1;
+      y[2][c] = y0 - y1;
+      y[3][c] = -y1;
+    }
+  }
+};
+struct F22 {
+  static constexpr int kIn = 3;
+  static inline void bt(const float* const* x, float* const* y, int64_t n) {
+    for (int64_t c = 0; c < n; ++c) {
+      const float d0 = x[0][c], d1 = x[1][c], d2 = x[2][c];
+      y[0][c] = d0 - d1;
+      y[1][c] = d1;
+      y[2][c] = d2 - d1;
+    }
+  }
+  template <bool kAdd>
+  static inline void bt_t(const float* const* x, float* const* y, int64_t n) {
+    for (int64_t c = 0; c < n; ++c) {
+      const float v0 = x[0][c], v1 = x[1][c], v2 = x[2][c];
+      const float r0 = v0, r1 = v1 - v0 - v2, r2 = v2;
+      if (kAdd) {
+        y[0][c] += r0, y[1][c] += r1, y[2][c] += r2;
+      } else {
+        y[0][c] = r0, y[1][c] = r1, y[2][c] = r2;
+      }
+    }
+  }
+  static inline void at(const float* const* x, float* const* y, int64_t n) {
+    for (int64_t c = 0; c < n; ++c) {
+      const float m1 = x[1][c];
+      y[0][c] = x[0][c] + m1;
+      y[1][c] = m1 + x[2][c];
+    }
+  }
+  static inline void at_t(const float* const* x, float* const* y, int64_t n) {
+    for (int64_t c = 0; c < n; ++c) {
+      const float y0 = x[0][c], y1 = x[1][c];
+      y[0][c] = y0;
+      y[1][c] = y0 + y1;
+      y[2][c] = y1;
+    }
+  }
+};
+
+constexpr int64_t kChunk = 64;  // channels per pass through a tile, kept on the stack
+
+// Tile t of an (N, th, tw) grid.
+struct Tile {
+  int64_t n, y, x;
+};
+inline Tile tile_of(int64_t t, int64_t th, int64_t tw) {
+  return {t / (th * tw), (t / tw) % th, t % tw};
+}
+
+// The geometry of one phase's transforms.
+struct PhaseGrid {
+  int64_t N, Hp, Wp, C, Co, th, tw, T, py, px;  // padded input (N, Hp, Wp, C); tiles; phase
+  int64_t Ho() const { return 2 * (Hp - 2); }
+  int64_t Wo() const { return 2 * (Wp - 2); }
+};
+
+// The tile loops. Each is written once, always inlined into the copies DCGAN_TILE_KERNEL makes.
+#if defined(__GNUC__) || defined(__clang__)
+#define DCGAN_ALWAYS_INLINE __attribute__((always_inline)) inline
+#else
+#define DCGAN_ALWAYS_INLINE inline
+#endif
+
+// xp (N, Hp, Wp, C) -> v (A*B, T, C) for tiles [begin, end).
+template <class Ty, class Tx>
+DCGAN_ALWAYS_INLINE void input_tiles(const PhaseGrid& g, const float* xp, float* v, int64_t begin,
+                                     int64_t end) {
+  constexpr int A = Ty::kIn, B = Tx::kIn;
+  float tmp[A][B][kChunk];
+  for (int64_t t = begin; t < end; ++t) {
+    const Tile tl = tile_of(t, g.th, g.tw);
+    const float* base = xp + ((tl.n * g.Hp + 2 * tl.y + g.py) * g.Wp + 2 * tl.x + g.px) * g.C;
+    for (int64_t c0 = 0; c0 < g.C; c0 += kChunk) {
+      const int64_t n = std::min(kChunk, g.C - c0);
+      for (int l = 0; l < B; ++l) {  // down each column of the window
+        const float* in[A];
+        float* out[A];
+        for (int k = 0; k < A; ++k) in[k] = base + (k * g.Wp + l) * g.C + c0;
+        for (int i = 0; i < A; ++i) out[i] = tmp[i][l];
+        Ty::bt(in, out, n);
+      }
+      for (int i = 0; i < A; ++i) {  // along each transformed row
+        const float* in[B];
+        float* out[B];
+        for (int l = 0; l < B; ++l) in[l] = tmp[i][l];
+        for (int j = 0; j < B; ++j) out[j] = v + ((i * B + j) * g.T + t) * g.C + c0;
+        Tx::bt(in, out, n);
+      }
+    }
+  }
+}
+
+// gv (A*B, T, C) -> gxp (N, Hp, Wp, C), added: the transpose of input_tiles, for images
+// [begin, end) (tiles of one image overlap).
+template <class Ty, class Tx>
+DCGAN_ALWAYS_INLINE void input_tiles_backward(const PhaseGrid& g, const float* gv, float* gxp,
+                                              int64_t begin, int64_t end) {
+  constexpr int A = Ty::kIn, B = Tx::kIn;
+  float tmp[A][B][kChunk];
+  for (int64_t t = begin * g.th * g.tw; t < end * g.th * g.tw; ++t) {
+    const Tile tl = tile_of(t, g.th, g.tw);
+    float* base = gxp + ((tl.n * g.Hp + 2 * tl.y + g.py) * g.Wp + 2 * tl.x + g.px) * g.C;
+    for (int64_t c0 = 0; c0 < g.C; c0 += kChunk) {
+      const int64_t n = std::min(kChunk, g.C - c0);
+      for (int i = 0; i < A; ++i) {
+        const float* in[B];
+        float* out[B];
+        for (int j = 0; j < B; ++j) in[j] = gv + ((i * B + j) * g.T + t) * g.C + c0;
+        for (int l = 0; l < B; ++l) out[l] = tmp[i][l];
+        Tx::template bt_t<false>(in, out, n);
+      }
+      for (int l = 0; l < B; ++l) {
+        const float* in[A];
+        float* out[A];
+        for (int i = 0; i < A; ++i) in[i] = tmp[i][l];
+        for (int k = 0; k < A; ++k) out[k] = base + (k * g.Wp + l) * g.C + c0;
+        Ty::template bt_t<true>(in, out, n);
+      }
+    }
+  }
+}
+
+// m (A*B, T, Co) -> out (N, Ho, Wo, Co) at the phase's pixels, plus the bias, for tiles [begin,
+// end).
+template <class Ty, class Tx>
+DCGAN_ALWAYS_INLINE void output_tiles(const PhaseGrid& g, const float* m, const float* bias,
+                                      float* out, int64_t begin, int64_t end) {
+  constexpr int A = Ty::kIn, B = Tx::kIn;
+  float tmp[2][B][kChunk];
+  for (int64_t t = begin; t < end; ++t) {
+    const Tile tl = tile_of(t, g.th, g.tw);
+    for (int64_t o0 = 0; o0 < g.Co; o0 += kChunk) {
+      const int64_t n = std::min(kChunk, g.Co - o0);
+      for (int j = 0; j < B; ++j) {
+        const float* in[A];
+        float* o[2] = {tmp[0][j], tmp[1][j]};
+        for (int i = 0; i < A; ++i) in[i] = m + ((i * B + j) * g.T + t) * g.Co + o0;
+        Ty::at(in, o, n);
+      }
+      for (int p = 0; p < 2; ++p) {
+        const float* in[B];
+        float* o[2];
+        for (int j = 0; j < B; ++j) in[j] = tmp[p][j];
+        for (int q = 0; q < 2; ++q) {
+          const int64_t row = 2 * (2 * tl.y + p) + g.py, col = 2 * (2 * tl.x + q) + g.px;
+          o[q] = out + ((tl.n * g.Ho() + row) * g.Wo() + col) * g.Co + o0;
+        }
+        Tx::at(in, o, n);
+        if (bias != nullptr) {
+          for (int q = 0; q < 2; ++q) {
+            for (int64_t c = 0; c < n; ++c) o[q][c] += bias[o0 + c];
+          }
+        }
+      }
+    }
+  }
+}
+
+// gout (N, Ho, Wo, Co) -> gm (A*B, T, Co): the transpose of output_tiles, for tiles [begin, end).
+template <class Ty, class Tx>
+DCGAN_ALWAYS_INLINE void output_tiles_backward(const PhaseGrid& g, const float* gout, float* gm,
+                                               int64_t begin, int64_t end) {
+  constexpr int A = Ty::kIn, B = Tx::kIn;
+  float tmp[2][B][kChunk];
+  for (int64_t t = begin; t < end; ++t) {
+    const Tile tl = tile_of(t, g.th, g.tw);
+    for (int64_t o0 = 0; o0 < g.Co; o0 += kChunk) {
+      const int64_t n = std::min(kChunk, g.Co - o0);
+      for (int p = 0; p < 2; ++p) {
+        const float* in[2];
+        float* o[B];
+        for (int q = 0; q < 2; ++q) {
+          const int64_t row = 2 * (2 * tl.y + p) + g.py, col = 2 * (2 * tl.x + q) + g.px;
+          in[q] = gout + ((tl.n * g.Ho() + row) * g.Wo() + col) * g.Co + o0;
+        }
+        for (int j = 0; j < B; ++j) o[j] = tmp[p][j];
+        Tx::at_t(in, o, n);
+      }
+      for (int j = 0; j < B; ++j) {
+        const float* in[2] = {tmp[0][j], tmp[1][j]};
+        float* o[A];
+        for (int i = 0; i < A; ++i) o[i] = gm + ((i * B + j) * g.T + t) * g.Co + o0;
+        Ty::at_t(in, o, n);
+      }
+    }
+  }
+}
+
+// Runs name<Ty, Tx>(args..., begin, end) over [0, total) in parallel: on x86-64, a copy
+// compiled for AVX2 with FMA where the CPU has them; elsewhere the build's baseline code.
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+bool cpu_has_avx2() {
+  static const bool yes = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  return yes;
+}
+#define DCGAN_TILE_KERNEL(name)                                         \
+  template <class Ty, class Tx, class... Args>                          \
+  __attribute__((target("avx2,fma"))) void name##_avx2(Args... args) {  \
+    name<Ty, Tx>(args...);                                              \
+  }                                                                     \
+  template <class Ty, class Tx, class... Args>                          \
+  void name##_base(Args... args) {                                      \
+    name<Ty, Tx>(args...);                                              \
+  }                                                                     \
+  template <class Ty, class Tx, class... Args>                          \
+  void name##_parallel(int64_t total, int64_t grain, Args... args) {    \
+    at::parallel_for(0, total, grain, [&](int64_t begin, int64_t end) { \
+      if (cpu_has_avx2()) {                                             \
+        name##_avx2<Ty, Tx>(args..., begin, end);                       \
+      } else {                                                          \
+        name##_base<Ty, Tx>(args..., begin, end);                       \
+      }                                                                 \
+    });                                                                 \
+  }
+#else
+#define DCGAN_TILE_KERNEL(name)                                                               \
+  template <class Ty, class Tx, class... Args>                                                \
+  void name##_parallel(int64_t total, int64_t grain, Args... args) {                          \
+    at::parallel_for(0, total, grain,                                                         \
+                     [&](int64_t begin, int64_t end) { name<Ty, Tx>(args..., begin, end); }); \
+  }
+#endif
+DCGAN_TILE_KERNEL(input_tiles)
+DCGAN_TILE_KERNEL(input_tiles_backward)
+DCGAN_TILE_KERNEL(output_tiles)
+DCGAN_TILE_KERNEL(output_tiles_backward)
+#undef DCGAN_TILE_KERNEL
+
+// The four phases: (row transform, column transform) by (py, px); phase 0 is F(2,3), 1 is F(2,2).
+constexpr int kPhases = 4;
+int64_t phase_positions(int phase) {
+  return ((phase / 2) == 0 ? F23::kIn : F22::kIn) * ((phase % 2) == 0 ? F23::kIn : F22::kIn);
+}
+
+template <typename Fn>
+void dispatch_phase(int phase, Fn fn) {
+  switch (phase) {
+    case 0:
+      fn(F23{}, F23{});
+      break;
+    case 1:
+      fn(F23{}, F22{});
+      break;
+    case 2:
+      fn(F22{}, F23{});
+      break;
+    default:
+      fn(F22{}, F22{});
+      break;
+  }
+}
+
+// Scratch buffers kept from one training step to the next. A buffer of tens of megabytes is
+// beyond malloc's largest heap allocation (32 MB), so each fresh one is mapped and faulted in page
+// by page: on a 2-core machine that took longer than the transform that fills it (62 to 84 ms to
+// allocate and fill 103 MB against 8 ms to fill it again). A buffer is handed out again once
+// nothing but the pool holds its storage. Training repeats the same shapes, so the pool stops
+// growing after the first step (about 20 buffers, 330 MB for the reference G at batch 128);
+// for a forward pass that autograd does not record (sampling, evaluation: one-off shapes) and past
+// kMaxBuffers, buffers are plain allocations.
+class BufferPool {
+ public:
+  torch::Tensor get(at::IntArrayRef sizes, const torch::TensorOptions& options, bool pooled) {
+    if (!pooled) return at::empty(sizes, options);
+    int64_t numel = 1;
+    for (const int64_t s : sizes) numel *= s;
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (const auto& b : buffers_) {
+      if (b.numel() == numel && b.dtype() == options.dtype() && b.storage().use_count() == 1) {
+        return b.view(sizes);
+      }
+    }
+    if (buffers_.size() >= kMaxBuffers) return at::empty(sizes, options);
+    buffers_.push_back(at::empty({numel}, options));
+    return buffers_.back().view(sizes);
+  }
+
+ private:
+  static constexpr size_t kMaxBuffers = 48;
+  std::mutex mutex_;
+  std::vector<torch::Tensor> buffers_;
+};
+BufferPool& pool() {
+  static BufferPool* p = new BufferPool;  // never destroyed: tensors may outlive static destruction
+  return *p;
+}
+
+class WinogradFunction : public torch::autograd::Function<WinogradFunction> {
+ public:
+  // x (N, C, H, W); u[phase] (A*B, C, Co); bias (Co). Returns (N, Co, 2H, 2W), channels-last.
+  // pooled: scratch buffers from the pool (a recorded forward pass and its backward).
+  static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& x,
+                               const torch::Tensor& bias, const torch::Tensor& u0,
+                               const torch::Tensor& u1, const torch::Tensor& u2,
+                               const torch::Tensor& u3, bool pooled) {
+    const int64_t N = x.size(0), C = x.size(1), H = x.size(2), W = x.size(3), Co = u0.size(2);
+    const torch::Tensor us[kPhases] = {u0.contiguous(), u1.contiguous(), u2.contiguous(),
+                                       u3.contiguous()};
+    const auto b = bias.contiguous();
+    // NHWC, one row and column of zeros on each side.
+    const auto xp = at::constant_pad_nd(x.permute({0, 2, 3, 1}), {0, 0, 1, 1, 1, 1}).contiguous();
+    auto out = at::empty({N, 2 * H, 2 * W, Co}, x.options());  // G's activation: not pooled
+    std::vector<torch::Tensor> vs;
+    for (int phase = 0; phase < kPhases; ++phase) {
+      const PhaseGrid g{N,         H + 2,    W + 2, C, Co, H / 2, W / 2, N * (H / 2) * (W / 2),
+                        phase / 2, phase % 2};
+      auto v = pool().get({phase_positions(phase), g.T, C}, x.options(), pooled);
+      auto m = pool().get({phase_positions(phase), g.T, Co}, x.options(), pooled);
+      dispatch_phase(phase, [&](auto ty, auto tx) {
+        using Ty = decltype(ty);
+        using Tx = decltype(tx);
+        input_tiles_parallel<Ty, Tx>(g.T, 8, g, xp.data_ptr<float>(), v.data_ptr<float>());
+        at::bmm_out(m, v, us[phase]);
+        output_tiles_parallel<Ty, Tx>(g.T, 8, g, static_cast<const float*>(m.data_ptr<float>()),
+                                      static_cast<const float*>(b.data_ptr<float>()),
+                                      out.data_ptr<float>());
+      });
+      vs.push_back(std::move(v));
+    }
+    ctx->save_for_backward({vs[0], vs[1], vs[2], vs[3], us[0], us[1], us[2], us[3]});
+    ctx->saved_data["shape"] = std::vector<int64_t>{N, C, H, W, Co};
+    ctx->saved_data["pooled"] = pooled;
+    return out.permute({0, 3, 1, 2});
+  }
+
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    const auto saved = ctx->get_saved_variables();
+    const auto s = ctx->saved_data["shape"].toIntVector();
+    const int64_t N = s[0], C = s[1], H = s[2], W = s[3], Co = s[4];
+    const bool pooled = ctx->saved_data["pooled"].toBool();
+    const auto gout = grads[0].permute({0, 2, 3, 1}).contiguous();  // NHWC
+    const bool want_x = ctx->needs_input_grad(0);
+    torch::Tensor gxp;
+    if (want_x) gxp = at::zeros({N, H + 2, W + 2, C}, gout.options());
+    variable_list out(3 + kPhases);  // the last for `pooled`
+    if (ctx->needs_input_grad(1)) out[1] = gout.view({-1, Co}).sum(0);
+    for (int phase = 0; phase < kPhases; ++phase) {
+      const PhaseGrid g{N,         H + 2,    W + 2, C, Co, H / 2, W / 2, N * (H / 2) * (W / 2),
+                        phase / 2, phase % 2};
+      const auto& v = saved[phase];
+      const auto& u = saved[kPhases + phase];
+      auto gm = pool().get({phase_positions(phase), g.T, Co}, gout.options(), pooled);
+      dispatch_phase(phase, [&](auto ty, auto tx) {
+        using Ty = decltype(ty);
+        using Tx = decltype(tx);
+        output_tiles_backward_parallel<Ty, Tx>(
+            g.T, 8, g, static_cast<const float*>(gout.data_ptr<float>()), gm.data_ptr<float>());
+        if (ctx->needs_input_grad(2 + phase)) out[2 + phase] = at::bmm(v.transpose(1, 2), gm);
+        if (want_x) {
+          auto gv = pool().get({phase_positions(phase), g.T, C}, gout.options(), pooled);
+          at::bmm_out(gv, gm, u.transpose(1, 2));
+          input_tiles_backward_parallel<Ty, Tx>(
+              N, 1, g, static_cast<const float*>(gv.data_ptr<float>()), gxp.data_ptr<float>());
+        }
+      });
+    }
+    if (want_x) out[0] = gxp.narrow(1, 1, H).narrow(2, 1, W).permute({0, 3, 1, 2});
+    return out;
+  }
+};
+
+// Kernel taps of each phase per axis, in correlation order.
+const std::vector<int64_t>& taps(int64_t parity) {
+  static const std::vector<int64_t> even{4, 2, 0}, odd{3, 1};
+  return parity == 0 ? even : odd;
+}
+torch::Tensor g_matrix(int64_t parity, const torch::TensorOptions& options) {
+  return parity == 0
+             ? torch::tensor({1.f, 0.f, 0.f, 0.5f, 0.5f, 0.5f, 0.5f, -0.5f, 0.5f, 0.f, 0.f, 1.f},
+                             options)
+                   .view({4, 3})
+             : torch::tensor({1.f, 0.f, 1.f, 1.f, 0.f, 1.f}, options).view({3, 2});
+}
+
+// weight (C, Co, 5, 5) -> U (A*B, C, Co) of one phase, differentiably: one matrix product of
+// Gy (x) Gx (A*B by ka*kb) with the phase's taps (ka*kb by C*Co).
+torch::Tensor weight_transform(const torch::Tensor& weight, int64_t py, int64_t px) {
+  const auto options = weight.options().requires_grad(false);
+  const auto ty = torch::tensor(taps(py), options.dtype(torch::kLong));
+  const auto tx = torch::tensor(taps(px), options.dtype(torch::kLong));
+  const auto gy = g_matrix(py, options), gx = g_matrix(px, options);
+  const int64_t a = gy.size(0), b = gx.size(0), ka = gy.size(1), kb = gx.size(1);
+  const auto kron = (gy.view({a, 1, ka, 1}) * gx.view({1, b, 1, kb})).reshape({a * b, ka * kb});
+  const auto g =
+      weight.index_select(2, ty).index_select(3, tx).permute({2, 3, 0, 1}).reshape({ka * kb, -1});
+  return at::mm(kron, g).view({a * b, weight.size(0), weight.size(1)});
+}
+
+// Narrower layers are slower this way than LibTorch's (2 threads, batch 128, forward and backward):
+// 128 -> 3 at 16x16 265 to 278 ms against 34 to 42, 64 -> 3 at 32x32 530 to 565 against 145 to
+// 155, 128 -> 64 at 16x16 level (336 to 383 against 341 to 495); 256 -> 128 at 8x8 213 to 242
+// against 280 to 322 and 512 -> 256 at 4x4 204 to 206 against 361 to 457. Their matrix products
+// are too narrow, and their tiles' transforms too large, for the halved multiplications to pay.
+constexpr int64_t kMinOutChannels = 128;
+
+}  // namespace
+
+bool winograd_conv_transpose_applies(const torch::Tensor& x, const torch::Tensor& weight) {
+  return torch::GradMode::is_enabled() && weight.dim() == 4 && weight.size(1) >= kMinOutChannels &&
+         x.device().is_cpu() && x.scalar_type() == torch::kFloat &&
+         weight.scalar_type() == torch::kFloat && x.dim() == 4 && x.size(2) % 2 == 0 &&
+         x.size(3) % 2 == 0 && weight.size(0) == x.size(1) && weight.size(2) == 5 &&
+         weight.size(3) == 5 && !cpu_autocast_enabled();
+}
+
+torch::Tensor winograd_conv_transpose(const torch::Tensor& x, const torch::Tensor& weight,
+                                      const torch::Tensor& bias) {
+  const auto b = bias.defined() ? bias : at::zeros({weight.size(1)}, weight.options());
+  const bool pooled =
+      torch::GradMode::is_enabled() && (x.requires_grad() || weight.requires_grad());
+  return WinogradFunction::apply(x, b, weight_transform(weight, 0, 0),
+                                 weight_transform(weight, 0, 1), weight_transform(weight, 1, 0),
+                                 weight_transform(weight, 1, 1), pooled);
+}
+
+}  // namespace dcgan

@@ -1,0 +1,136 @@
+#include "dcgan/model/winograd_conv_transpose.h"
+
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <ostream>
+#include <vector>
+
+#include "dcgan/model/networks.h"
+#include "dcgan/model/precision.h"
+
+namespace dcgan {
+namespace {
+
+namespace F = torch::nn::functional;
+
+struct Case {
+  int64_t in, out, h, w, batch;
+};
+std::ostream& operator<<(std::ostream& os, const Case& c) {
+  return os << "{in " << c.in << ", out " << c.out << ", input " << c.h << "x" << c.w << ", batch "
+            << c.batch << "}";
+}
+
+// The generator's two wide layers at a small batch, then channel counts below, at and past the
+// 64-channel blocks the transforms work in, non-square inputs and a single 2x2 tile. (The layer
+// itself is only used for 128 outputs and more; the arithmetic holds for any.)
+const std::vector<Case> kCases = {
+    {512, 256, 4, 4, 2}, {256, 128, 8, 8, 2}, {128, 3, 16, 16, 2}, {3, 5, 2, 2, 1},
+    {5, 7, 4, 6, 3},     {64, 64, 6, 4, 2},   {70, 130, 2, 4, 2},  {1, 1, 8, 2, 1},
+};
+
+torch::Tensor reference(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b) {
+  return F::conv_transpose2d(
+      x, w, F::ConvTranspose2dFuncOptions().stride(2).padding(2).output_padding(1).bias(b));
+}
+
+// Largest difference relative to the largest magnitude of `expected`.
+double relative(const torch::Tensor& actual, const torch::Tensor& expected) {
+  return ((actual.to(torch::kDouble) - expected).abs().max() / expected.abs().max()).item<double>();
+}
+
+class WinogradTest : public ::testing::TestWithParam<Case> {};
+
+// Against the direct sums in float64 the Winograd form is as close as LibTorch's fp32 kernel, in
+// the output and in all three gradients (the same sums, rounded differently).
+TEST_P(WinogradTest, MatchesConvTranspose2dToFloatRounding) {
+  const Case c = GetParam();
+  torch::manual_seed(3);
+  auto x = torch::randn({c.batch, c.in, c.h, c.w}).requires_grad_(true);
+  auto w = (torch::randn({c.in, c.out, 5, 5}) * 0.1).requires_grad_(true);
+  auto b = torch::randn({c.out}).requires_grad_(true);
+  auto y = winograd_conv_transpose(x, w, b);
+  ASSERT_EQ(y.sizes(), (std::vector<int64_t>{c.batch, c.out, 2 * c.h, 2 * c.w}));
+  auto g = torch::randn_like(y);
+  auto grads = torch::autograd::grad({y}, {x, w, b}, {g});
+
+  auto x64 = x.detach().to(torch::kDouble).requires_grad_(true);
+  auto w64 = w.detach().to(torch::kDouble).requires_grad_(true);
+  auto b64 = b.detach().to(torch::kDouble).requires_grad_(true);
+  auto y64 = reference(x64, w64, b64);
+  auto grads64 = torch::autograd::grad({y64}, {x64, w64, b64}, {g.to(torch::kDouble)});
+
+  EXPECT_LT(relative(y, y64), 2e-6) << c;
+  EXPECT_LT(relative(grads[0], grads64[0]), 2e-6) << c << " input gradient";
+  EXPECT_LT(relative(grads[1], grads64[1]), 2e-6) << c << " weight gradient";
+  EXPECT_LT(relative(grads[2], grads64[2]), 2e-6) << c << " bias gradient";
+}
+
+INSTANTIATE_TEST_SUITE_P(Shapes, WinogradTest, ::testing::ValuesIn(kCases));
+
+// Scratch buffers are reused between calls: two graphs alive at once, then their backward passes
+// in the other order, must each get their own gradients.
+TEST(WinogradConvTransposeTest, GraphsAliveTogetherKeepTheirOwnBuffers) {
+  torch::manual_seed(4);
+  auto w = (torch::randn({16, 128, 5, 5}) * 0.1).requires_grad_(true);
+  auto b = torch::randn({128}).requires_grad_(true);
+  auto x1 = torch::randn({2, 16, 4, 4});
+  auto x2 = torch::randn({2, 16, 4, 4});
+  auto y1 = winograd_conv_transpose(x1, w, b);
+  auto y2 = winograd_conv_transpose(x2, w, b);
+  auto g2 = torch::autograd::grad({y2.sum()}, {w})[0];
+  auto g1 = torch::autograd::grad({y1.square().sum()}, {w})[0];
+  auto e1 = torch::autograd::grad({reference(x1, w, b).square().sum()}, {w})[0];
+  auto e2 = torch::autograd::grad({reference(x2, w, b).sum()}, {w})[0];
+  EXPECT_TRUE(torch::allclose(g1, e1, 1e-4, 1e-4));
+  EXPECT_TRUE(torch::allclose(g2, e2, 1e-4, 1e-4));
+  EXPECT_TRUE(torch::allclose(y1, reference(x1, w, b), 1e-4, 1e-5));
+}
+
+TEST(WinogradConvTransposeTest, AppliesOnlyWhereItComputesTheLayer) {
+  const auto w = torch::zeros({4, 128, 5, 5});
+  const auto x = torch::zeros({1, 4, 4, 4});
+  EXPECT_TRUE(winograd_conv_transpose_applies(x, w));
+  EXPECT_FALSE(winograd_conv_transpose_applies(torch::zeros({1, 4, 5, 4}), w));  // odd height
+  EXPECT_FALSE(winograd_conv_transpose_applies(x.to(torch::kDouble), w.to(torch::kDouble)));
+  EXPECT_FALSE(winograd_conv_transpose_applies(x, torch::zeros({4, 128, 4, 4})));  // 4x4 kernel
+  EXPECT_FALSE(winograd_conv_transpose_applies(x, torch::zeros({4, 64, 5, 5})));   // narrow
+  {
+    torch::NoGradGuard no_grad;  // sampling
+    EXPECT_FALSE(winograd_conv_transpose_applies(x, w));
+  }
+  Bf16Autocast autocast(true, at::kCPU, /*emulate=*/false);
+  EXPECT_FALSE(winograd_conv_transpose_applies(x, w));
+}
+
+// The generator with model.upconv: winograd holds LibTorch's layers (same parameters and names)
+// and gives their outputs and gradients.
+TEST(WinogradConvTransposeTest, GeneratorMatchesTheNativeOne) {
+  ModelOptions options;
+  options.g_channels = 256;  // t2: 256 -> 128, computed the Winograd way; t3 and t4 are narrower
+  torch::manual_seed(5);
+  Generator native(options, 3, UpconvKind::kNative);
+  Generator winograd(options, 3, UpconvKind::kWinograd);
+  ASSERT_TRUE(winograd_conv_transpose_applies(torch::zeros({4, 256, 4, 4}),
+                                              winograd->named_parameters()["t2.weight"]));
+  {
+    torch::NoGradGuard no_grad;
+    auto from = native->named_parameters();
+    ASSERT_EQ(from.size(), winograd->named_parameters().size());
+    for (auto& p : winograd->named_parameters()) p.value().copy_(from[p.key()]);
+  }
+  auto z = sample_noise(4, 100, torch::kCPU);
+  auto a = native->forward(z);
+  auto b = winograd->forward(z);
+  EXPECT_TRUE(torch::allclose(a, b, 1e-4, 1e-5));
+  a.square().sum().backward();
+  b.square().sum().backward();
+  auto wn = native->named_parameters()["t2.weight"].grad();
+  auto ww = winograd->named_parameters()["t2.weight"].grad();
+  EXPECT_LT((wn - ww).abs().max().item<double>(), 1e-4 * wn.abs().max().item<double>());
+}
+
+}  // namespace
+}  // namespace dcgan
