@@ -22,9 +22,13 @@ constexpr int64_t kPadding = 2;
 constexpr int64_t kStride = 2;
 
 // LibTorch 1.13's CPU transposed convolution is several times slower than the phase form; from
-// LibTorch 2 on, oneDNN's is faster than it, and the Winograd form faster still in fp32
-// (docs/PERFORMANCE.md).
+// LibTorch 2 on, oneDNN's is faster than it (docs/PERFORMANCE.md).
 constexpr bool kPhaseIsFasterOnCpu = TORCH_VERSION_MAJOR < 2;
+// The Winograd form was faster than oneDNN's at 1 and 2 threads (a 2-core AMD EPYC; a 16-core
+// Intel Xeon at 2 threads) and slower at 16 (the Xeon): its batched products and transforms scale
+// worse over threads than oneDNN's convolutions. Between 3 and 15 threads it is unmeasured, and
+// `auto` keeps LibTorch's layer there.
+constexpr int kMaxWinogradThreads = 2;
 
 }  // namespace
 
@@ -34,7 +38,8 @@ UpconvKind resolve_upconv(const std::string& name, const torch::Device& device) 
   if (name == "winograd") return UpconvKind::kWinograd;
   if (name == "auto") {
     if (!device.is_cpu()) return UpconvKind::kNative;
-    return kPhaseIsFasterOnCpu ? UpconvKind::kPhase : UpconvKind::kWinograd;
+    if (kPhaseIsFasterOnCpu) return UpconvKind::kPhase;
+    return at::get_num_threads() <= kMaxWinogradThreads ? UpconvKind::kWinograd : UpconvKind::kNative;
   }
   throw ConfigError("key 'model.upconv' must be one of auto, native, phase, winograd; got '" + name +
                     "'");

@@ -149,9 +149,15 @@ TEST(NetworksTest, UnknownNamesAreConfigErrors) {
     EXPECT_STREQ(e.what(), "key 'model.init' must be one of xavier_uniform, normal, torch; got 'he'");
   }
   // auto on the CPU: the phase form where LibTorch's transposed convolution is slow (1.13), else
-  // the Winograd form; LibTorch's elsewhere.
+  // the Winograd form at 1 or 2 threads and LibTorch's beyond; LibTorch's on CUDA.
+  const int threads = at::get_num_threads();
+  at::set_num_threads(2);
   EXPECT_EQ(resolve_upconv("auto", torch::kCPU),
             TORCH_VERSION_MAJOR < 2 ? UpconvKind::kPhase : UpconvKind::kWinograd);
+  at::set_num_threads(3);
+  EXPECT_EQ(resolve_upconv("auto", torch::kCPU),
+            TORCH_VERSION_MAJOR < 2 ? UpconvKind::kPhase : UpconvKind::kNative);
+  at::set_num_threads(threads);
   EXPECT_EQ(resolve_upconv("auto", torch::Device("cuda:0")), UpconvKind::kNative);
   EXPECT_EQ(resolve_upconv("native", torch::kCPU), UpconvKind::kNative);
   EXPECT_EQ(resolve_upconv("winograd", torch::kCPU), UpconvKind::kWinograd);

@@ -21,9 +21,9 @@ constexpr int64_t kImageSize = 32;
 // Which transposed-convolution implementation G uses. All hold the same parameters.
 // kWinograd: winograd_conv_transpose.h on the CPU in fp32, LibTorch's (kNative) elsewhere.
 enum class UpconvKind { kNative, kPhase, kWinograd };
-// `auto` picks, on the CPU, kPhase with LibTorch 1.13 (its CPU transposed conv is slow) and
-// kWinograd from LibTorch 2 on (oneDNN's under bf16 autocast); kNative (cuDNN's) on CUDA.
-// Throws ConfigError for another name.
+// `auto` picks, on the CPU, kPhase with LibTorch 1.13 (its CPU transposed conv is slow); from
+// LibTorch 2 on kWinograd at 1 or 2 intra-op threads (at::get_num_threads() now: set the thread
+// count first) and kNative beyond; kNative (cuDNN's) on CUDA. Throws ConfigError for another name.
 UpconvKind resolve_upconv(const std::string& name, const torch::Device& device);
 // "native", "phase" or "winograd".
 const char* upconv_name(UpconvKind kind);
