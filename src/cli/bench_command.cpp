@@ -141,7 +141,8 @@ void run_bench(const BenchCommandOptions& options) {
               device.str().c_str(), static_cast<long long>(threads),
               static_cast<long long>(options.batch_size), static_cast<long long>(options.channels),
               static_cast<long long>(options.image_size), static_cast<long long>(options.image_size),
-              upconv_name(resolve_upconv(options.upconv, device)), options.amp.c_str(), options.cuda_graphs ? "on" : "off");
+              upconv_name(resolve_upconv(options.upconv, device)), options.amp.c_str(),
+              options.cuda_graphs ? "on" : "off");
   std::printf("%s\n", describe_build().c_str());
   if (group) {
     std::printf("distributed: %d ranks over %s, %lld images per rank, batch norm %s, gradients "

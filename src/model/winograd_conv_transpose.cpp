@@ -16,7 +16,6 @@
 #include <ATen/Parallel.h>
 
 #include <algorithm>
-#include <array>
 #include <cstdint>
 #include <mutex>
 #include <vector>
@@ -129,6 +128,15 @@ struct PhaseGrid {
   int64_t N, Hp, Wp, C, Co, th, tw, T, py, px;  // padded input (N, Hp, Wp, C); tiles; phase
   int64_t Ho() const { return 2 * (Hp - 2); }
   int64_t Wo() const { return 2 * (Wp - 2); }
+  // Where tile tl's input window starts in the padded input (channel 0).
+  int64_t window(const Tile& tl) const {
+    return ((tl.n * Hp + 2 * tl.y + py) * Wp + 2 * tl.x + px) * C;
+  }
+  // Where output pixel (p, q) of tile tl lies in the output (channel 0).
+  int64_t pixel(const Tile& tl, int p, int q) const {
+    const int64_t row = 2 * (2 * tl.y + p) + py, col = 2 * (2 * tl.x + q) + px;
+    return ((tl.n * Ho() + row) * Wo() + col) * Co;
+  }
 };
 
 // The tile loops. Each is written once, always inlined into the copies DCGAN_TILE_KERNEL makes.
@@ -146,7 +154,7 @@ DCGAN_ALWAYS_INLINE void input_tiles(const PhaseGrid& g, const float* xp, float*
   float tmp[A][B][kChunk];
   for (int64_t t = begin; t < end; ++t) {
     const Tile tl = tile_of(t, g.th, g.tw);
-    const float* base = xp + ((tl.n * g.Hp + 2 * tl.y + g.py) * g.Wp + 2 * tl.x + g.px) * g.C;
+    const float* base = xp + g.window(tl);
     for (int64_t c0 = 0; c0 < g.C; c0 += kChunk) {
       const int64_t n = std::min(kChunk, g.C - c0);
       for (int l = 0; l < B; ++l) {  // down each column of the window
@@ -176,7 +184,7 @@ DCGAN_ALWAYS_INLINE void input_tiles_backward(const PhaseGrid& g, const float* g
   float tmp[A][B][kChunk];
   for (int64_t t = begin * g.th * g.tw; t < end * g.th * g.tw; ++t) {
     const Tile tl = tile_of(t, g.th, g.tw);
-    float* base = gxp + ((tl.n * g.Hp + 2 * tl.y + g.py) * g.Wp + 2 * tl.x + g.px) * g.C;
+    float* base = gxp + g.window(tl);
     for (int64_t c0 = 0; c0 < g.C; c0 += kChunk) {
       const int64_t n = std::min(kChunk, g.C - c0);
       for (int i = 0; i < A; ++i) {
@@ -219,8 +227,7 @@ DCGAN_ALWAYS_INLINE void output_tiles(const PhaseGrid& g, const float* m, const 
         float* o[2];
         for (int j = 0; j < B; ++j) in[j] = tmp[p][j];
         for (int q = 0; q < 2; ++q) {
-          const int64_t row = 2 * (2 * tl.y + p) + g.py, col = 2 * (2 * tl.x + q) + g.px;
-          o[q] = out + ((tl.n * g.Ho() + row) * g.Wo() + col) * g.Co + o0;
+          o[q] = out + g.pixel(tl, p, q) + o0;
         }
         Tx::at(in, o, n);
         if (bias != nullptr) {
@@ -247,8 +254,7 @@ DCGAN_ALWAYS_INLINE void output_tiles_backward(const PhaseGrid& g, const float* 
         const float* in[2];
         float* o[B];
         for (int q = 0; q < 2; ++q) {
-          const int64_t row = 2 * (2 * tl.y + p) + g.py, col = 2 * (2 * tl.x + q) + g.px;
-          in[q] = gout + ((tl.n * g.Ho() + row) * g.Wo() + col) * g.Co + o0;
+          in[q] = gout + g.pixel(tl, p, q) + o0;
         }
         for (int j = 0; j < B; ++j) o[j] = tmp[p][j];
         Tx::at_t(in, o, n);
