@@ -333,13 +333,20 @@ void dispatch_phase(int phase, Fn fn) {
   }
 }
 
+// The geometry of one phase for input (N, C, H, W) and Co outputs.
+PhaseGrid phase_grid(int64_t N, int64_t C, int64_t H, int64_t W, int64_t Co, int phase) {
+  return {N, H + 2, W + 2, C, Co, H / 2, W / 2, N * (H / 2) * (W / 2), phase / 2, phase % 2};
+}
+
 // Scratch buffers kept from one training step to the next. A buffer of tens of megabytes is
 // beyond malloc's largest heap allocation (32 MB), so each fresh one is mapped and faulted in page
 // by page: on a 2-core machine that took longer than the transform that fills it (62 to 84 ms to
 // allocate and fill 103 MB against 8 ms to fill it again). A buffer is handed out again once
-// nothing but the pool holds its storage. Training repeats the same shapes, so the pool stops
-// growing after the first step (about 20 buffers, 330 MB for the reference G at batch 128);
-// for a forward pass that autograd does not record (sampling, evaluation: one-off shapes) and past
+// nothing but the pool holds its storage, to any request it is large enough for (the smallest
+// such). Scratch lives only within one forward or backward call (the backward pass recomputes the
+// transformed input rather than keeping it), so training needs two buffers at a time and the pool
+// stops growing after the first step: three buffers, about 60 MB for the reference G at batch 128.
+// For a forward pass that autograd does not record (sampling, evaluation: one-off shapes) and past
 // kMaxBuffers, buffers are plain allocations.
 class BufferPool {
  public:
@@ -348,18 +355,29 @@ class BufferPool {
     int64_t numel = 1;
     for (const int64_t s : sizes) numel *= s;
     std::lock_guard<std::mutex> lock(mutex_);
+    const torch::Tensor* best = nullptr;
     for (const auto& b : buffers_) {
-      if (b.numel() == numel && b.dtype() == options.dtype() && b.storage().use_count() == 1) {
-        return b.view(sizes);
+      if (b.numel() >= numel && b.dtype() == options.dtype() && b.storage().use_count() == 1 &&
+          (best == nullptr || b.numel() < best->numel())) {
+        best = &b;
       }
     }
+    if (best != nullptr) return best->narrow(0, 0, numel).view(sizes);
     if (buffers_.size() >= kMaxBuffers) return at::empty(sizes, options);
     buffers_.push_back(at::empty({numel}, options));
     return buffers_.back().view(sizes);
   }
 
+  // Bytes the pool holds, in use or not.
+  int64_t bytes() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    int64_t total = 0;
+    for (const auto& b : buffers_) total += b.numel() * static_cast<int64_t>(b.element_size());
+    return total;
+  }
+
  private:
-  static constexpr size_t kMaxBuffers = 48;
+  static constexpr size_t kMaxBuffers = 16;
   std::mutex mutex_;
   std::vector<torch::Tensor> buffers_;
 };
@@ -383,24 +401,24 @@ class WinogradFunction : public torch::autograd::Function<WinogradFunction> {
     // NHWC, one row and column of zeros on each side.
     const auto xp = at::constant_pad_nd(x.permute({0, 2, 3, 1}), {0, 0, 1, 1, 1, 1}).contiguous();
     auto out = at::empty({N, 2 * H, 2 * W, Co}, x.options());  // G's activation: not pooled
-    std::vector<torch::Tensor> vs;
     for (int phase = 0; phase < kPhases; ++phase) {
-      const PhaseGrid g{N,         H + 2,    W + 2, C, Co, H / 2, W / 2, N * (H / 2) * (W / 2),
-                        phase / 2, phase % 2};
+      const PhaseGrid g = phase_grid(N, C, H, W, Co, phase);
       auto v = pool().get({phase_positions(phase), g.T, C}, x.options(), pooled);
       auto m = pool().get({phase_positions(phase), g.T, Co}, x.options(), pooled);
       dispatch_phase(phase, [&](auto ty, auto tx) {
         using Ty = decltype(ty);
         using Tx = decltype(tx);
-        input_tiles_parallel<Ty, Tx>(g.T, 8, g, xp.data_ptr<float>(), v.data_ptr<float>());
+        input_tiles_parallel<Ty, Tx>(g.T, 8, g, static_cast<const float*>(xp.data_ptr<float>()),
+                                     v.data_ptr<float>());
         at::bmm_out(m, v, us[phase]);
         output_tiles_parallel<Ty, Tx>(g.T, 8, g, static_cast<const float*>(m.data_ptr<float>()),
                                       static_cast<const float*>(b.data_ptr<float>()),
                                       out.data_ptr<float>());
       });
-      vs.push_back(std::move(v));
     }
-    ctx->save_for_backward({vs[0], vs[1], vs[2], vs[3], us[0], us[1], us[2], us[3]});
+    // The padded input, not its transform: the transform is 49/4 times larger per tile, and
+    // computing it again in the backward pass took no measurable time (docs/PERFORMANCE.md).
+    ctx->save_for_backward({xp, us[0], us[1], us[2], us[3]});
     ctx->saved_data["shape"] = std::vector<int64_t>{N, C, H, W, Co};
     ctx->saved_data["pooled"] = pooled;
     return out.permute({0, 3, 1, 2});
@@ -411,6 +429,7 @@ class WinogradFunction : public torch::autograd::Function<WinogradFunction> {
     const auto s = ctx->saved_data["shape"].toIntVector();
     const int64_t N = s[0], C = s[1], H = s[2], W = s[3], Co = s[4];
     const bool pooled = ctx->saved_data["pooled"].toBool();
+    const auto& xp = saved[0];
     const auto gout = grads[0].permute({0, 2, 3, 1}).contiguous();  // NHWC
     const bool want_x = ctx->needs_input_grad(0);
     torch::Tensor gxp;
@@ -418,22 +437,27 @@ class WinogradFunction : public torch::autograd::Function<WinogradFunction> {
     variable_list out(3 + kPhases);  // the last for `pooled`
     if (ctx->needs_input_grad(1)) out[1] = gout.view({-1, Co}).sum(0);
     for (int phase = 0; phase < kPhases; ++phase) {
-      const PhaseGrid g{N,         H + 2,    W + 2, C, Co, H / 2, W / 2, N * (H / 2) * (W / 2),
-                        phase / 2, phase % 2};
-      const auto& v = saved[phase];
-      const auto& u = saved[kPhases + phase];
+      const PhaseGrid g = phase_grid(N, C, H, W, Co, phase);
+      const auto& u = saved[1 + phase];
+      const bool want_u = ctx->needs_input_grad(2 + phase);
+      if (!want_u && !want_x) continue;
       auto gm = pool().get({phase_positions(phase), g.T, Co}, gout.options(), pooled);
+      // The transformed input for the weight gradient, then the input's transformed gradient.
+      auto v = pool().get({phase_positions(phase), g.T, C}, gout.options(), pooled);
       dispatch_phase(phase, [&](auto ty, auto tx) {
         using Ty = decltype(ty);
         using Tx = decltype(tx);
         output_tiles_backward_parallel<Ty, Tx>(
             g.T, 8, g, static_cast<const float*>(gout.data_ptr<float>()), gm.data_ptr<float>());
-        if (ctx->needs_input_grad(2 + phase)) out[2 + phase] = at::bmm(v.transpose(1, 2), gm);
+        if (want_u) {
+          input_tiles_parallel<Ty, Tx>(g.T, 8, g, static_cast<const float*>(xp.data_ptr<float>()),
+                                       v.data_ptr<float>());
+          out[2 + phase] = at::bmm(v.transpose(1, 2), gm);
+        }
         if (want_x) {
-          auto gv = pool().get({phase_positions(phase), g.T, C}, gout.options(), pooled);
-          at::bmm_out(gv, gm, u.transpose(1, 2));
+          at::bmm_out(v, gm, u.transpose(1, 2));
           input_tiles_backward_parallel<Ty, Tx>(
-              N, 1, g, static_cast<const float*>(gv.data_ptr<float>()), gxp.data_ptr<float>());
+              N, 1, g, static_cast<const float*>(v.data_ptr<float>()), gxp.data_ptr<float>());
         }
       });
     }
@@ -495,5 +519,7 @@ torch::Tensor winograd_conv_transpose(const torch::Tensor& x, const torch::Tenso
                                  weight_transform(weight, 0, 1), weight_transform(weight, 1, 0),
                                  weight_transform(weight, 1, 1), pooled);
 }
+
+int64_t winograd_scratch_bytes() { return pool().bytes(); }
 
 }  // namespace dcgan
