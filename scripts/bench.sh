@@ -11,6 +11,8 @@
 #   AMP="none bf16"     precisions to measure (bf16: autocast on both sides)
 #   THREADS="1 2"       thread counts to try (default: 1 up to every core)
 #   COMPILE=1           also the reference under torch.compile (0: not measured)
+#   UPCONV=auto         dcgan's model.upconv forms to measure, each as its own side
+#                       ("native winograd": both at every thread count; auto is reported as dcgan)
 #   BATCH=128, WARMUP=2, PYTHON=.venv/bin/python, DCGAN=./build/dcgan
 #   BENCH_LOG=FILE      where torch.compile's messages go (default: stderr)
 set -euo pipefail
@@ -25,14 +27,26 @@ compile="${COMPILE:-1}"
 ref="${REF_DCGAN:-../shared/bench/ref_dcgan.py}"
 python="${PYTHON:-.venv/bin/python}"
 dcgan="${DCGAN:-./build/dcgan}"
+upconvs="${UPCONV:-auto}"
 [ -f "$ref" ] || { echo "bench: reference script $ref not found (set REF_DCGAN)" >&2; exit 2; }
 [ -x "$dcgan" ] || { echo "bench: $dcgan not built (scripts/build.sh)" >&2; exit 2; }
 "$python" -c 'import torch' 2>/dev/null ||
   { echo "bench: $python has no torch (scripts/setup.sh installs it into .venv/)" >&2; exit 2; }
 
+dcgan_sides=()
+for u in $upconvs; do
+  case "$u" in
+    auto) dcgan_sides+=(dcgan) ;;
+    native | phase | winograd) dcgan_sides+=("dcgan-$u") ;;
+    *) echo "bench: UPCONV has '$u'; expected auto, native, phase or winograd" >&2; exit 2 ;;
+  esac
+done
+[ "${#dcgan_sides[@]}" -gt 0 ] || { echo "bench: UPCONV is empty; expected auto, native, phase or winograd" >&2; exit 2; }
+
 declare -A rates
-sides=(reference dcgan)
-[ "$compile" = 1 ] && sides=(reference reference-compile dcgan)
+reference_sides=(reference)
+[ "$compile" = 1 ] && reference_sides=(reference reference-compile)
+sides=("${reference_sides[@]}" "${dcgan_sides[@]}")
 measure() {  # side amp threads -> images/s
   local side=$1 amp=$2 threads=$3
   case "$side" in
@@ -41,8 +55,11 @@ measure() {  # side amp threads -> images/s
     reference-compile) "$python" "$ref" --steps "$steps" --warmup "$warmup" --batch "$batch" \
                  --threads "$threads" --amp "$amp" --compile 2>>"${BENCH_LOG:-/dev/stderr}" |
                  awk '/images\/s/ {print $3}' ;;
-    dcgan) "$dcgan" bench --device cpu --steps "$steps" --warmup "$warmup" --batch-size "$batch" \
-             --threads "$threads" --amp "$amp" | awk -F= '/^images_per_sec=/ {print $2}' ;;
+    dcgan*) local upconv=auto
+            [ "$side" = dcgan ] || upconv=${side#dcgan-}
+            "$dcgan" bench --device cpu --steps "$steps" --warmup "$warmup" --batch-size "$batch" \
+              --threads "$threads" --amp "$amp" --upconv "$upconv" |
+              awk -F= '/^images_per_sec=/ {print $2}' ;;
   esac
 }
 for round in $(seq 1 "$rounds"); do
@@ -80,10 +97,11 @@ for amp in $amps; do
     done
     echo "${summary%,}"
   done
-  for side in "${sides[@]}"; do
-    [ "$side" = dcgan ] && continue
-    echo "amp $amp, best of each: dcgan ${best[dcgan]} (${best_threads[dcgan]} threads) / $side" \
-         "${best[$side]} (${best_threads[$side]} threads) = $(awk -v a="${best[dcgan]}" -v b="${best[$side]}" 'BEGIN {printf "%.2f", a / b}')x"
+  for d in "${dcgan_sides[@]}"; do
+    for side in "${reference_sides[@]}"; do
+      echo "amp $amp, best of each: $d ${best[$d]} (${best_threads[$d]} threads) / $side" \
+           "${best[$side]} (${best_threads[$side]} threads) = $(awk -v a="${best[$d]}" -v b="${best[$side]}" 'BEGIN {printf "%.2f", a / b}')x"
+    done
   done
   unset best best_threads
 done
