@@ -97,12 +97,7 @@ GeneratorImpl::GeneratorImpl(const ModelOptions& options, int64_t channels, Upco
 }
 
 torch::Tensor GeneratorImpl::upconv(size_t index, const torch::Tensor& x) {
-  if (upconv_ == UpconvKind::kWinograd) {  // where it applies; LibTorch's layer elsewhere
-    auto& layer = native_[index];
-    if (winograd_conv_transpose_applies(x, layer->weight)) {
-      return winograd_conv_transpose(x, layer->weight, layer->bias);
-    }
-  }
+  if (upconv_ == UpconvKind::kWinograd) return winograd_layer_forward(native_[index], x);
   return !native_.empty()
              ? conv_transpose_forward(native_[index], x, kStride, kPadding, /*output_padding=*/1)
              : phase_[index]->forward(x);

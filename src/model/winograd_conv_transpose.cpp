@@ -520,6 +520,24 @@ torch::Tensor winograd_conv_transpose(const torch::Tensor& x, const torch::Tenso
                                  weight_transform(weight, 1, 1), pooled);
 }
 
+torch::Tensor winograd_layer_forward(torch::nn::ConvTranspose2d& layer, const torch::Tensor& x) {
+  if (bf16_emulated()) {  // the fp32 kernel on rounded operands may be this one (autocast is off in
+                          // it)
+    return emulate_bf16(
+        x, layer->weight, layer->bias,
+        [](const torch::Tensor& in, const torch::Tensor& w, const torch::Tensor& b) {
+          return winograd_conv_transpose_applies(in, w)
+                     ? winograd_conv_transpose(in, w, b)
+                     : torch::conv_transpose2d(in, w, b, /*stride=*/2,
+                                               /*padding=*/2, /*output_padding=*/1);
+        });
+  }
+  if (winograd_conv_transpose_applies(x, layer->weight)) {
+    return winograd_conv_transpose(x, layer->weight, layer->bias);
+  }
+  return conv_transpose_forward(layer, x, /*stride=*/2, /*padding=*/2, /*output_padding=*/1);
+}
+
 int64_t winograd_scratch_bytes() { return pool().bytes(); }
 
 }  // namespace dcgan

@@ -7,6 +7,7 @@
 #include <functional>
 
 #include "dcgan/model/networks.h"
+#include "dcgan/model/winograd_conv_transpose.h"
 
 namespace dcgan {
 namespace {
@@ -62,8 +63,11 @@ TEST_P(EmulatedBf16Test, MatchesLibTorchsBf16Kernels) {
     GTEST_SKIP() << "LibTorch 1.13's CPU autocast keeps more ops in fp32; dcgan emulates 2.x's";
   }
   torch::manual_seed(0);
-  Generator g(small_model(), 3, GetParam());
-  Discriminator d(small_model(), 3);
+  ModelOptions options = small_model();
+  // The Winograd form computes layers of 128 outputs and more: G's first, here.
+  if (GetParam() == UpconvKind::kWinograd) options.g_channels = 256;
+  Generator g(options, 3, GetParam());
+  Discriminator d(options, 3);
   init_weights(*g, "normal", 0.05);
   init_weights(*d, "normal", 0.05);
   const torch::Tensor z = sample_noise(8, 100, torch::kCPU);
@@ -92,7 +96,8 @@ TEST_P(EmulatedBf16Test, MatchesLibTorchsBf16Kernels) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Upconv, EmulatedBf16Test,
-                         ::testing::Values(UpconvKind::kNative, UpconvKind::kPhase));
+                         ::testing::Values(UpconvKind::kNative, UpconvKind::kPhase,
+                                           UpconvKind::kWinograd));
 
 // Each emulated layer computes, on bf16-rounded inputs, the exact sums rounded once to bf16: its
 // output and its gradients (for a bf16 incoming gradient) are within one bf16 rounding (2^-8
@@ -103,6 +108,8 @@ TEST(PrecisionTest, SingleLayersAreExactUpToOneBf16Rounding) {
   torch::nn::ConvTranspose2d up(
       torch::nn::ConvTranspose2dOptions(32, 16, 5).stride(2).padding(2).output_padding(1));
   PhaseConvTranspose2d phase(PhaseConvTranspose2dOptions(32, 16, 5).padding(2).output_padding(1));
+  torch::nn::ConvTranspose2d wide(  // wide enough for the Winograd form
+      torch::nn::ConvTranspose2dOptions(32, 128, 5).stride(2).padding(2).output_padding(1));
   torch::nn::Linear dense(64, 24);
   using Layer = std::function<torch::Tensor(const torch::Tensor&)>;
   struct Case {
@@ -110,6 +117,7 @@ TEST(PrecisionTest, SingleLayersAreExactUpToOneBf16Rounding) {
     torch::nn::Module* module;
     torch::Tensor input;
     Layer layer;
+    bool winograd = false;  // the Winograd form, whose output is channels-last, must have run
   };
   std::vector<Case> cases = {
       {"conv", conv.get(), torch::randn({4, 16, 16, 16}),
@@ -120,6 +128,8 @@ TEST(PrecisionTest, SingleLayersAreExactUpToOneBf16Rounding) {
        [&](const torch::Tensor& x) { return phase->forward(x); }},
       {"dense", dense.get(), torch::randn({8, 64}),
        [&](const torch::Tensor& x) { return linear_forward(dense, x); }},
+      {"Winograd transposed conv", wide.get(), torch::randn({4, 32, 4, 4}),
+       [&](const torch::Tensor& x) { return winograd_layer_forward(wide, x); }, true},
   };
   for (auto& c : cases) {
     SCOPED_TRACE(c.name);
@@ -149,6 +159,9 @@ TEST(PrecisionTest, SingleLayersAreExactUpToOneBf16Rounding) {
       y = c.layer(x);
     }
     EXPECT_EQ(y.scalar_type(), torch::kBFloat16);
+    if (c.winograd) {
+      EXPECT_TRUE(y.is_contiguous(at::MemoryFormat::ChannelsLast) && !y.is_contiguous());
+    }
     y.backward(upstream.to(torch::kBFloat16));
     auto relative = [](const torch::Tensor& got, const torch::Tensor& truth) {
       const torch::Tensor g = got.to(torch::kDouble);

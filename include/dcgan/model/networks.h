@@ -19,7 +19,8 @@ namespace dcgan {
 constexpr int64_t kImageSize = 32;
 
 // Which transposed-convolution implementation G uses. All hold the same parameters.
-// kWinograd: winograd_conv_transpose.h on the CPU in fp32, LibTorch's (kNative) elsewhere.
+// kWinograd: winograd_conv_transpose.h on the CPU in fp32 (also as emulated bf16's fp32 kernel),
+// LibTorch's (kNative) elsewhere.
 enum class UpconvKind { kNative, kPhase, kWinograd };
 // `auto` picks, on the CPU, kPhase with LibTorch 1.13 (its CPU transposed conv is slow); from
 // LibTorch 2 on kWinograd at 1 or 2 intra-op threads (at::get_num_threads() now: set the thread

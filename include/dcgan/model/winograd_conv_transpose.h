@@ -36,6 +36,12 @@ bool winograd_conv_transpose_applies(const torch::Tensor& x, const torch::Tensor
 torch::Tensor winograd_conv_transpose(const torch::Tensor& x, const torch::Tensor& weight,
                                       const torch::Tensor& bias);
 
+// layer->forward(x) for one of G's transposed convolutions (5x5, stride 2, padding 2, output
+// padding 1): winograd_conv_transpose where it applies, also inside an emulated bf16 scope
+// (precision.h: on the bf16-rounded operands, the output rounded to bf16, as the emulated layers
+// there), and conv_transpose_forward elsewhere.
+torch::Tensor winograd_layer_forward(torch::nn::ConvTranspose2d& layer, const torch::Tensor& x);
+
 // Bytes of scratch buffers kept for reuse by winograd_conv_transpose in this process.
 int64_t winograd_scratch_bytes();
 
