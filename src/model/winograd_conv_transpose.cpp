@@ -500,6 +500,9 @@ torch::Tensor weight_transform(const torch::Tensor& weight, int64_t py, int64_t 
 // are too narrow, and their tiles' transforms too large, for the halved multiplications to pay.
 constexpr int64_t kMinOutChannels = 128;
 
+// G's geometry, the one winograd_conv_transpose computes.
+constexpr int64_t kStride = 2, kPadding = 2, kOutputPadding = 1;
+
 }  // namespace
 
 bool winograd_conv_transpose_applies(const torch::Tensor& x, const torch::Tensor& weight) {
@@ -521,21 +524,21 @@ torch::Tensor winograd_conv_transpose(const torch::Tensor& x, const torch::Tenso
 }
 
 torch::Tensor winograd_layer_forward(torch::nn::ConvTranspose2d& layer, const torch::Tensor& x) {
-  if (bf16_emulated()) {  // the fp32 kernel on rounded operands may be this one (autocast is off in
-                          // it)
+  if (bf16_emulated()) {
+    // The emulation runs an fp32 kernel on the rounded operands, with autocast off: this one where
+    // it applies.
     return emulate_bf16(
         x, layer->weight, layer->bias,
         [](const torch::Tensor& in, const torch::Tensor& w, const torch::Tensor& b) {
           return winograd_conv_transpose_applies(in, w)
                      ? winograd_conv_transpose(in, w, b)
-                     : torch::conv_transpose2d(in, w, b, /*stride=*/2,
-                                               /*padding=*/2, /*output_padding=*/1);
+                     : torch::conv_transpose2d(in, w, b, kStride, kPadding, kOutputPadding);
         });
   }
   if (winograd_conv_transpose_applies(x, layer->weight)) {
     return winograd_conv_transpose(x, layer->weight, layer->bias);
   }
-  return conv_transpose_forward(layer, x, /*stride=*/2, /*padding=*/2, /*output_padding=*/1);
+  return conv_transpose_forward(layer, x, kStride, kPadding, kOutputPadding);
 }
 
 int64_t winograd_scratch_bytes() { return pool().bytes(); }
