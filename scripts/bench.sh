@@ -37,11 +37,11 @@ dcgan_sides=()
 for u in $upconvs; do
   case "$u" in
     auto) dcgan_sides+=(dcgan) ;;
-    native | phase | winograd) dcgan_sides+=("dcgan-$u") ;;
-    *) echo "bench: UPCONV has '$u'; expected auto, native, phase or winograd" >&2; exit 2 ;;
+    native | phase | winograd | gemm) dcgan_sides+=("dcgan-$u") ;;
+    *) echo "bench: UPCONV has '$u'; expected auto, native, phase, winograd or gemm" >&2; exit 2 ;;
   esac
 done
-[ "${#dcgan_sides[@]}" -gt 0 ] || { echo "bench: UPCONV is empty; expected auto, native, phase or winograd" >&2; exit 2; }
+[ "${#dcgan_sides[@]}" -gt 0 ] || { echo "bench: UPCONV is empty; expected auto, native, phase, winograd or gemm" >&2; exit 2; }
 
 declare -A rates
 reference_sides=(reference)

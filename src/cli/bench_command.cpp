@@ -67,9 +67,9 @@ void setup_bench(CLI::App& app) {
   cmd->add_option("--image-size", options->image_size, "32 or 64 (model.image_size)")
       ->capture_default_str()
       ->check(CLI::IsMember({int64_t{32}, int64_t{64}}));
-  cmd->add_option("--upconv", options->upconv, "auto, native, phase or winograd (model.upconv)")
+  cmd->add_option("--upconv", options->upconv, "auto, native, phase, winograd or gemm (model.upconv)")
       ->capture_default_str()
-      ->check(CLI::IsMember({"auto", "native", "phase", "winograd"}));
+      ->check(CLI::IsMember({"auto", "native", "phase", "winograd", "gemm"}));
   add_device_options(cmd, options->device, &options->threads);
   cmd->add_option("--amp", options->amp, "none or bf16 (autocast, CPU or CUDA)")
       ->capture_default_str()
@@ -141,7 +141,7 @@ void run_bench(const BenchCommandOptions& options) {
               device.str().c_str(), static_cast<long long>(threads),
               static_cast<long long>(options.batch_size), static_cast<long long>(options.channels),
               static_cast<long long>(options.image_size), static_cast<long long>(options.image_size),
-              upconv_name(resolve_upconv(options.upconv, device)), options.amp.c_str(),
+              upconv_name(resolve_upconv(options.upconv, device, options.amp)), options.amp.c_str(),
               options.cuda_graphs ? "on" : "off");
   std::printf("%s\n", describe_build().c_str());
   if (group) {

@@ -422,7 +422,7 @@ void validate(const Config& config) {
   }
   check_choice("model.init", model.init, {"xavier_uniform", "normal", "torch"});
   check_positive("model.init_std", model.init_std);
-  check_choice("model.upconv", model.upconv, {"auto", "native", "phase", "winograd"});
+  check_choice("model.upconv", model.upconv, {"auto", "native", "phase", "winograd", "gemm"});
 
   const TrainOptions& train = config.train;
   check_at_least("train.epochs", train.epochs, 1);

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "dcgan/error.h"
+#include "dcgan/model/gemm_conv.h"
 #include "dcgan/model/precision.h"
 #include "dcgan/model/winograd_conv_transpose.h"
 
@@ -27,28 +28,33 @@ constexpr bool kPhaseIsFasterOnCpu = TORCH_VERSION_MAJOR < 2;
 // The Winograd form was faster than oneDNN's at 1 and 2 threads (a 2-core AMD EPYC; a 16-core
 // Intel Xeon at 2 threads) and slower at 16 (the Xeon): its batched products and transforms scale
 // worse over threads than oneDNN's convolutions. Between 3 and 15 threads it is unmeasured, and
-// `auto` keeps LibTorch's layer there.
+// `auto` keeps LibTorch's layer there. The same range for the GEMM form under native bf16, the
+// only thread counts it was measured at (docs/PERFORMANCE.md).
 constexpr int kMaxWinogradThreads = 2;
 
 }  // namespace
 
-UpconvKind resolve_upconv(const std::string& name, const torch::Device& device) {
+UpconvKind resolve_upconv(const std::string& name, const torch::Device& device,
+                          const std::string& amp) {
   if (name == "native") return UpconvKind::kNative;
   if (name == "phase") return UpconvKind::kPhase;
   if (name == "winograd") return UpconvKind::kWinograd;
+  if (name == "gemm") return UpconvKind::kGemm;
   if (name == "auto") {
     if (!device.is_cpu()) return UpconvKind::kNative;
     if (kPhaseIsFasterOnCpu) return UpconvKind::kPhase;
-    return at::get_num_threads() <= kMaxWinogradThreads ? UpconvKind::kWinograd : UpconvKind::kNative;
+    if (at::get_num_threads() > kMaxWinogradThreads) return UpconvKind::kNative;
+    return amp == "bf16" && cpu_has_native_bf16() ? UpconvKind::kGemm : UpconvKind::kWinograd;
   }
-  throw ConfigError("key 'model.upconv' must be one of auto, native, phase, winograd; got '" + name +
-                    "'");
+  throw ConfigError("key 'model.upconv' must be one of auto, native, phase, winograd, gemm; got '" +
+                    name + "'");
 }
 
 const char* upconv_name(UpconvKind kind) {
   switch (kind) {
     case UpconvKind::kPhase: return "phase";
     case UpconvKind::kWinograd: return "winograd";
+    case UpconvKind::kGemm: return "gemm";
     default: return "native";
   }
 }
@@ -98,6 +104,7 @@ GeneratorImpl::GeneratorImpl(const ModelOptions& options, int64_t channels, Upco
 
 torch::Tensor GeneratorImpl::upconv(size_t index, const torch::Tensor& x) {
   if (upconv_ == UpconvKind::kWinograd) return winograd_layer_forward(native_[index], x);
+  if (upconv_ == UpconvKind::kGemm) return gemm_layer_forward(native_[index], x);
   return !native_.empty()
              ? conv_transpose_forward(native_[index], x, kStride, kPadding, /*output_padding=*/1)
              : phase_[index]->forward(x);
@@ -118,8 +125,8 @@ torch::Tensor GeneratorImpl::forward(const torch::Tensor& z) {
   return torch::tanh(upconv(bns_.size(), x));  // (N, C, S, S)
 }
 
-DiscriminatorImpl::DiscriminatorImpl(const ModelOptions& options, int64_t channels)
-    : slope_(options.leaky_slope), image_size_(options.image_size) {
+DiscriminatorImpl::DiscriminatorImpl(const ModelOptions& options, int64_t channels, bool gemm)
+    : gemm_(gemm), slope_(options.leaky_slope), image_size_(options.image_size) {
   if (image_size_ != 32 && image_size_ != 64) {
     throw ConfigError("key 'model.image_size' must be 32 or 64, got " + std::to_string(image_size_));
   }
@@ -144,12 +151,17 @@ torch::Tensor DiscriminatorImpl::norm(torch::nn::BatchNorm2d& bn, const torch::T
   return bn_sync_ ? sync_batch_norm(x, *bn, *bn_sync_) : bn->forward(x);
 }
 
+torch::Tensor DiscriminatorImpl::conv(size_t index, const torch::Tensor& x) {
+  return gemm_ ? gemm_layer_forward(convs_[index], x)
+               : conv_forward(convs_[index], x, kStride, kPadding);
+}
+
 torch::Tensor DiscriminatorImpl::forward(const torch::Tensor& x) {
   namespace F = torch::nn::functional;
   const auto lrelu = F::LeakyReLUFuncOptions().negative_slope(slope_);
-  auto h = F::leaky_relu(conv_forward(convs_[0], x, kStride, kPadding), lrelu);  // (N, d, S/2, S/2)
+  auto h = F::leaky_relu(conv(0, x), lrelu);  // (N, d, S/2, S/2)
   for (size_t i = 1; i < convs_.size(); ++i) {
-    h = F::leaky_relu(norm(bns_[i - 1], conv_forward(convs_[i], h, kStride, kPadding)), lrelu);
+    h = F::leaky_relu(norm(bns_[i - 1], conv(i, h)), lrelu);
   }
   return linear_forward(fc_, h.flatten(1));  // (N, 1)
 }

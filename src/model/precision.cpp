@@ -3,6 +3,13 @@
 #include <ATen/autocast_mode.h>
 #include <torch/version.h>
 
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#elif defined(__aarch64__) && defined(__linux__)
+#include <asm/hwcap.h>
+#include <sys/auxv.h>
+#endif
+
 namespace dcgan {
 namespace {
 
@@ -53,6 +60,34 @@ Bf16Autocast::~Bf16Autocast() {
 bool bf16_emulated() { return emulating; }
 
 bool cpu_autocast_enabled() { return autocast_enabled(at::kCPU); }
+
+at::ScalarType cpu_autocast_dtype() { return autocast_dtype(at::kCPU); }
+
+bool cpu_has_native_bf16() {
+#if defined(__x86_64__) || defined(__i386__)
+  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+  if (__get_cpuid_max(0, nullptr) < 7) return false;
+  __cpuid_count(1, 0, eax, ebx, ecx, edx);
+  if ((ecx & (1u << 27)) == 0) return false;  // OSXSAVE: the OS reports which registers it saves
+  unsigned xcr0_low = 0, xcr0_high = 0;
+  __asm__("xgetbv" : "=a"(xcr0_low), "=d"(xcr0_high) : "c"(0));
+  const bool os_avx512 = (xcr0_low & 0xE6u) == 0xE6u;                // SSE, AVX, opmask, ZMM
+  const bool os_amx = (xcr0_low & 0x60000u) == 0x60000u;             // TILECFG, TILEDATA
+  __cpuid_count(7, 0, eax, ebx, ecx, edx);
+  const bool amx_bf16 = (edx & (1u << 22)) != 0;
+  const unsigned max_subleaf = eax;
+  bool avx512_bf16 = false;
+  if (max_subleaf >= 1) {
+    __cpuid_count(7, 1, eax, ebx, ecx, edx);
+    avx512_bf16 = (eax & (1u << 5)) != 0;
+  }
+  return (avx512_bf16 && os_avx512) || (amx_bf16 && os_amx);
+#elif defined(__aarch64__) && defined(__linux__) && defined(HWCAP2_BF16)
+  return (getauxval(AT_HWCAP2) & HWCAP2_BF16) != 0;
+#else
+  return false;
+#endif
+}
 
 torch::Tensor round_to_bf16(const torch::Tensor& t) {
   if (!t.defined()) return t;

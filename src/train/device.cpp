@@ -6,14 +6,8 @@
 #include <algorithm>
 #include <thread>
 
-#if defined(__x86_64__) || defined(__i386__)
-#include <cpuid.h>
-#elif defined(__aarch64__) && defined(__linux__)
-#include <asm/hwcap.h>
-#include <sys/auxv.h>
-#endif
-
 #include "dcgan/error.h"
+#include "dcgan/model/precision.h"
 
 namespace dcgan {
 
@@ -61,32 +55,6 @@ int64_t configure_threads(int64_t threads, int64_t processes) {
   }
   torch::set_num_threads(static_cast<int>(threads));
   return threads;
-}
-
-bool cpu_has_native_bf16() {
-#if defined(__x86_64__) || defined(__i386__)
-  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
-  if (__get_cpuid_max(0, nullptr) < 7) return false;
-  __cpuid_count(1, 0, eax, ebx, ecx, edx);
-  if ((ecx & (1u << 27)) == 0) return false;  // OSXSAVE: the OS reports which registers it saves
-  unsigned xcr0_low = 0, xcr0_high = 0;
-  __asm__("xgetbv" : "=a"(xcr0_low), "=d"(xcr0_high) : "c"(0));
-  const bool os_avx512 = (xcr0_low & 0xE6u) == 0xE6u;                // SSE, AVX, opmask, ZMM
-  const bool os_amx = (xcr0_low & 0x60000u) == 0x60000u;             // TILECFG, TILEDATA
-  __cpuid_count(7, 0, eax, ebx, ecx, edx);
-  const bool amx_bf16 = (edx & (1u << 22)) != 0;
-  const unsigned max_subleaf = eax;
-  bool avx512_bf16 = false;
-  if (max_subleaf >= 1) {
-    __cpuid_count(7, 1, eax, ebx, ecx, edx);
-    avx512_bf16 = (eax & (1u << 5)) != 0;
-  }
-  return (avx512_bf16 && os_avx512) || (amx_bf16 && os_amx);
-#elif defined(__aarch64__) && defined(__linux__) && defined(HWCAP2_BF16)
-  return (getauxval(AT_HWCAP2) & HWCAP2_BF16) != 0;
-#else
-  return false;
-#endif
 }
 
 std::string no_native_bf16_note(bool emulated) {

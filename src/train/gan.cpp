@@ -76,14 +76,15 @@ Gan::Gan(const Config& config, int64_t channels, const torch::Device& device)
   if (bf16_autocast_ && device.is_cpu() && !cpu_has_native_bf16()) {
     bf16_note_ = no_native_bf16_note(emulate_bf16_);
   }
-  generator = Generator(config.model, channels, resolve_upconv(config.model.upconv, device));
-  discriminator = Discriminator(config.model, channels);
+  const UpconvKind upconv = resolve_upconv(config.model.upconv, device, config.run.amp);
+  generator = Generator(config.model, channels, upconv);
+  discriminator = Discriminator(config.model, channels, upconv == UpconvKind::kGemm);
   init_weights(*generator, config.model.init, config.model.init_std);
   init_weights(*discriminator, config.model.init, config.model.init_std);
   generator->to(device);
   discriminator->to(device);
   if (ema_decay_ > 0) {
-    ema_generator = Generator(config.model, channels, resolve_upconv(config.model.upconv, device));
+    ema_generator = Generator(config.model, channels, upconv);
     ema_generator->to(device);
     ema_generator->eval();
     // Gathered once: the step updates these tensors in place (loading a checkpoint copies into

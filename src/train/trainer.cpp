@@ -83,7 +83,7 @@ class Trainer {
     if (!gan_->bf16_note().empty()) logger_.warn("run.amp is bf16: " + gan_->bf16_note());
     logger_.info(format(
         "G: %lld parameters (%s upconv), D: %lld parameters", ll(count_parameters(*gan_->generator)),
-        upconv_name(resolve_upconv(config_.model.upconv, device_)),
+        upconv_name(resolve_upconv(config_.model.upconv, device_, config_.run.amp)),
         ll(count_parameters(*gan_->discriminator))));
   }
 

@@ -4,6 +4,7 @@
 #include <torch/version.h>
 
 #include "dcgan/error.h"
+#include "dcgan/model/precision.h"
 
 namespace dcgan {
 namespace {
@@ -19,7 +20,7 @@ class ParameterCountTest : public ::testing::TestWithParam<CountCase> {};
 // The figures of SPEC.md: a different layer width or a missing bias changes them.
 TEST_P(ParameterCountTest, MatchesReference) {
   const auto& c = GetParam();
-  for (auto kind : {UpconvKind::kNative, UpconvKind::kPhase, UpconvKind::kWinograd}) {
+  for (auto kind : {UpconvKind::kNative, UpconvKind::kPhase, UpconvKind::kWinograd, UpconvKind::kGemm}) {
     Generator g(ModelOptions{}, c.channels, kind);
     EXPECT_EQ(count_parameters(*g), c.g_params) << "channels " << c.channels;
   }
@@ -48,7 +49,7 @@ TEST(NetworksTest, OutputShapesAndRanges) {
 TEST(NetworksTest, SixtyFourPixelNetworksHaveOneMoreStage) {
   ModelOptions options;
   options.image_size = 64;
-  for (auto kind : {UpconvKind::kNative, UpconvKind::kPhase, UpconvKind::kWinograd}) {
+  for (auto kind : {UpconvKind::kNative, UpconvKind::kPhase, UpconvKind::kWinograd, UpconvKind::kGemm}) {
     Generator g(options, 3, kind);
     EXPECT_EQ(count_parameters(*g), 5135363);
     auto images = g->forward(sample_noise(2, 100, torch::kCPU));
@@ -154,13 +155,21 @@ TEST(NetworksTest, UnknownNamesAreConfigErrors) {
   at::set_num_threads(2);
   EXPECT_EQ(resolve_upconv("auto", torch::kCPU),
             TORCH_VERSION_MAJOR < 2 ? UpconvKind::kPhase : UpconvKind::kWinograd);
+  // In bf16, the GEMM form where the CPU has native bf16 (else the emulation's Winograd form).
+  EXPECT_EQ(resolve_upconv("auto", torch::kCPU, "bf16"),
+            TORCH_VERSION_MAJOR < 2  ? UpconvKind::kPhase
+            : cpu_has_native_bf16() ? UpconvKind::kGemm
+                                    : UpconvKind::kWinograd);
   at::set_num_threads(3);
   EXPECT_EQ(resolve_upconv("auto", torch::kCPU),
+            TORCH_VERSION_MAJOR < 2 ? UpconvKind::kPhase : UpconvKind::kNative);
+  EXPECT_EQ(resolve_upconv("auto", torch::kCPU, "bf16"),
             TORCH_VERSION_MAJOR < 2 ? UpconvKind::kPhase : UpconvKind::kNative);
   at::set_num_threads(threads);
   EXPECT_EQ(resolve_upconv("auto", torch::Device("cuda:0")), UpconvKind::kNative);
   EXPECT_EQ(resolve_upconv("native", torch::kCPU), UpconvKind::kNative);
   EXPECT_EQ(resolve_upconv("winograd", torch::kCPU), UpconvKind::kWinograd);
+  EXPECT_EQ(resolve_upconv("gemm", torch::kCPU), UpconvKind::kGemm);
   EXPECT_THROW(resolve_upconv("fast", torch::kCPU), ConfigError);
 }
 

@@ -58,8 +58,9 @@ struct ModelOptions {
   // biases), `normal` (DCGAN paper: N(0, init_std), zero biases), or `torch` (LibTorch defaults).
   std::string init = "xavier_uniform";
   double init_std = 0.02;
-  // Transposed convolution implementation: `auto` (the fastest per device), `native`
-  // (torch::nn::ConvTranspose2d) or `phase` (four stride-1 convolutions, same parameters).
+  // Transposed convolution implementation: `auto` (the fastest per device and precision), `native`
+  // (torch::nn::ConvTranspose2d), `phase` (four stride-1 convolutions), `winograd` or `gemm`
+  // (networks.h's UpconvKind); the same parameters every way.
   std::string upconv = "auto";
   // Distributed training: batch norm's statistics over the global batch (all ranks' mean and
   // variance, as PyTorch's SyncBatchNorm) instead of each rank's own shard.

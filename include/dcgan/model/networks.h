@@ -20,13 +20,16 @@ constexpr int64_t kImageSize = 32;
 
 // Which transposed-convolution implementation G uses. All hold the same parameters.
 // kWinograd: winograd_conv_transpose.h on the CPU in fp32 (also as emulated bf16's fp32 kernel),
-// LibTorch's (kNative) elsewhere.
-enum class UpconvKind { kNative, kPhase, kWinograd };
+// LibTorch's (kNative) elsewhere. kGemm: gemm_conv.h's form, for G's and D's wide layers, under
+// CPU bf16 autocast on a CPU with native bf16, LibTorch's elsewhere.
+enum class UpconvKind { kNative, kPhase, kWinograd, kGemm };
 // `auto` picks, on the CPU, kPhase with LibTorch 1.13 (its CPU transposed conv is slow); from
-// LibTorch 2 on kWinograd at 1 or 2 intra-op threads (at::get_num_threads() now: set the thread
-// count first) and kNative beyond; kNative (cuDNN's) on CUDA. Throws ConfigError for another name.
-UpconvKind resolve_upconv(const std::string& name, const torch::Device& device);
-// "native", "phase" or "winograd".
+// LibTorch 2 on, at 1 or 2 intra-op threads (at::get_num_threads() now: set the thread count
+// first), kGemm for `amp` bf16 on a CPU with native bf16 and kWinograd otherwise, and kNative
+// beyond 2 threads; kNative (cuDNN's) on CUDA. Throws ConfigError for another name.
+UpconvKind resolve_upconv(const std::string& name, const torch::Device& device,
+                          const std::string& amp = "none");
+// "native", "phase", "winograd" or "gemm".
 const char* upconv_name(UpconvKind kind);
 
 // G(z): z (N, z_dim) in [-1, 1] -> images (N, channels, S, S) in [-1, 1], S = model.image_size.
@@ -74,16 +77,20 @@ TORCH_MODULE(Generator);
 // Layers: c1..c3 (c4 at 64), bn2, bn3 (bn4 at 64), fc.
 class DiscriminatorImpl : public torch::nn::Module {
  public:
-  DiscriminatorImpl(const ModelOptions& options, int64_t channels);
+  // gemm: the convolutions in gemm_conv.h's form where it applies (native CPU bf16 autocast), as
+  // G's with UpconvKind::kGemm.
+  DiscriminatorImpl(const ModelOptions& options, int64_t channels, bool gemm = false);
   torch::Tensor forward(const torch::Tensor& x);
 
   // As GeneratorImpl::set_batch_norm_sync.
   void set_batch_norm_sync(std::shared_ptr<const BatchNormSync> sync) { bn_sync_ = std::move(sync); }
 
  private:
+  torch::Tensor conv(size_t index, const torch::Tensor& x);
   torch::Tensor norm(torch::nn::BatchNorm2d& bn, const torch::Tensor& x);
 
   std::shared_ptr<const BatchNormSync> bn_sync_;
+  bool gemm_;
   double slope_;
   int64_t image_size_;
   std::vector<torch::nn::Conv2d> convs_;

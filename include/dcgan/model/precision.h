@@ -41,8 +41,14 @@ class Bf16Autocast {
 // Whether a Bf16Autocast with emulation is alive on this thread.
 bool bf16_emulated();
 
-// Whether CPU autocast is on, on this thread (a Bf16Autocast's, or another's).
+// Whether CPU autocast is on, on this thread (a Bf16Autocast's, or another's), and its dtype.
 bool cpu_autocast_enabled();
+at::ScalarType cpu_autocast_dtype();
+
+// Whether this CPU computes in bf16 natively (x86: AVX512-BF16 or AMX-BF16 with the OS's support;
+// AArch64: the BF16 extension). Without it LibTorch's bf16 kernels are generic code, slower
+// than fp32.
+bool cpu_has_native_bf16();
 
 // The value of `t` rounded to bf16, as fp32 (an undefined tensor stays undefined).
 torch::Tensor round_to_bf16(const torch::Tensor& t);

@@ -21,11 +21,6 @@ torch::Device resolve_device(const std::string& name, int local_rank);
 // (Debian's LibTorch starts with one thread, leaving most of the machine idle.)
 int64_t configure_threads(int64_t threads, int64_t processes = 1);
 
-// Whether this CPU computes in bf16 natively (x86: AVX512-BF16 or AMX-BF16 with the OS's support;
-// AArch64: the BF16 extension). Without it LibTorch's bf16 kernels are generic code, slower
-// than fp32.
-bool cpu_has_native_bf16();
-
 // What a bf16 run on such a CPU is told, once: `emulated` when its convolutions run on fp32
 // kernels (model/precision.h), else on LibTorch's generic bf16 ones.
 std::string no_native_bf16_note(bool emulated);

@@ -1,0 +1,52 @@
+// The networks' 5x5 stride-2 layers as one matrix product each, for bf16 on CPUs with native bf16
+// (AVX512-BF16, AMX).
+//
+// There, oneDNN's bf16 matrix product runs near the matrix unit's rate (about 900 GFLOP/s on two
+// cores of an Intel Xeon with AMX) while its direct bf16 convolutions at these small spatial sizes
+// run at a sixth of that, no faster than fp32: G's 512 -> 256 transposed convolution at 4x4 took
+// 98 ms forward in bf16 and 92 ms in fp32, the same products as one matrix product took 15 ms.
+//
+// With NHWC rows, a transposed convolution (weight (in, out, 5, 5)) is
+//   cols = rows(x) (N*H*W, in) x W (in, 25*out)      one matrix product
+//   y[n, oy, ox, :] = sum of cols[n, iy, ix, ky, kx, :] over oy = 2 iy - 2 + ky, ox likewise
+// (the gather: at most 9 taps per output pixel, summed in fp32), and its backward pass is
+//   U = the 25 shifted copies of gy per input pixel (zero outside: "im2col"), then
+//   gx = U x W^T, gW = rows(x)^T x U: two matrix products and a copy.
+// A stride-2 convolution (D's) is the same pair read the other way: its forward pass is the
+// copy and a product, its input gradient a product and the gather.
+//
+// Inputs in bf16 give bf16 products (fp32 accumulation inside oneDNN, as its convolutions) and
+// fp32 sums in the gather; inputs in fp32 give the fp32 layer to rounding (the tests' check).
+#pragma once
+
+#include <torch/torch.h>
+
+namespace dcgan {
+
+// Whether gemm_layer_forward takes this layer: CPU autocast in bf16 on a CPU with native bf16 (not
+// the emulation, precision.h; LibTorch 2), a 4-d CPU input, and at least kMinGemmChannels input
+// and output channels. Narrower layers were as fast or faster in oneDNN's kernels (2 threads, batch
+// 128, forward and backward, ms, GEMM form against oneDNN's): 128 -> 3 at 16x16 34.5 against 18.4,
+// 64 -> 128 at 16x16 37.6 against 34.0; wider ones faster: 512 -> 256 at 4x4 80.6 against 334.1,
+// 256 -> 128 at 8x8 142.6 against 173.3, 128 -> 256 at 8x8 12.6 against 24.3.
+bool gemm_conv_applies(const torch::Tensor& x, const torch::Tensor& weight);
+constexpr int64_t kMinGemmChannels = 128;
+
+// conv_transpose2d(x, weight, bias, stride 2, padding 2, output padding 1), differentiable in all
+// three, computed as above in x's and weight's dtype (which must match); the output is
+// channels-last. bias (out) may be undefined.
+torch::Tensor gemm_conv_transpose(const torch::Tensor& x, const torch::Tensor& weight,
+                                  const torch::Tensor& bias);
+
+// conv2d(x, weight, bias, stride 2, padding 2) for a weight (out, in, 5, 5) and even H, W; as
+// above, the output channels-last.
+torch::Tensor gemm_conv(const torch::Tensor& x, const torch::Tensor& weight,
+                        const torch::Tensor& bias);
+
+// The layers' forward passes: under native CPU bf16 autocast (gemm_conv_applies), the GEMM form on
+// the input, weight and bias cast to bf16, with a bf16 output, as autocast's convolutions;
+// elsewhere conv_forward's and conv_transpose_forward's (precision.h).
+torch::Tensor gemm_layer_forward(torch::nn::ConvTranspose2d& layer, const torch::Tensor& x);
+torch::Tensor gemm_layer_forward(torch::nn::Conv2d& layer, const torch::Tensor& x);
+
+}  // namespace dcgan

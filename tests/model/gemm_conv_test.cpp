@@ -1,0 +1,226 @@
+#include "dcgan/model/gemm_conv.h"
+
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+#include <torch/version.h>
+
+#include <cstdint>
+#include <ostream>
+#include <vector>
+
+#include "dcgan/model/networks.h"
+#include "dcgan/model/precision.h"
+
+namespace dcgan {
+namespace {
+
+namespace F = torch::nn::functional;
+
+// small: the transposed convolution's input, the convolution's output (the large grid is twice
+// its size).
+struct Case {
+  bool transposed;
+  int64_t in, out, h, w, batch;
+};
+std::ostream& operator<<(std::ostream& os, const Case& c) {
+  return os << (c.transposed ? "transposed" : "conv") << " {in " << c.in << ", out " << c.out
+            << ", small grid " << c.h << "x" << c.w << ", batch " << c.batch << "}";
+}
+
+// The networks' wide layers at a small batch, then narrow, non-square and single-pixel grids,
+// where every tap of a pixel falls outside the image but one.
+const std::vector<Case> kCases = {
+    {true, 512, 256, 4, 4, 2}, {true, 256, 128, 8, 8, 2}, {false, 128, 256, 4, 4, 2},
+    {true, 3, 5, 2, 3, 1},     {false, 5, 7, 3, 2, 3},    {true, 1, 1, 1, 1, 1},
+    {false, 2, 3, 1, 1, 2},    {true, 7, 4, 5, 3, 2},
+};
+
+torch::Tensor weight_for(const Case& c, torch::Dtype dtype) {
+  const auto shape = c.transposed ? std::vector<int64_t>{c.in, c.out, 5, 5}
+                                  : std::vector<int64_t>{c.out, c.in, 5, 5};
+  return (torch::randn(shape) * 0.1).to(dtype).requires_grad_();
+}
+
+torch::Tensor input_for(const Case& c, torch::Dtype dtype) {
+  const int64_t scale = c.transposed ? 1 : 2;
+  return torch::randn({c.batch, c.in, scale * c.h, scale * c.w}).to(dtype).requires_grad_();
+}
+
+torch::Tensor reference(const Case& c, const torch::Tensor& x, const torch::Tensor& w,
+                        const torch::Tensor& b) {
+  return c.transposed ? torch::conv_transpose2d(x, w, b, 2, 2, 1) : torch::conv2d(x, w, b, 2, 2);
+}
+
+torch::Tensor gemm_form(const Case& c, const torch::Tensor& x, const torch::Tensor& w,
+                        const torch::Tensor& b) {
+  return c.transposed ? gemm_conv_transpose(x, w, b) : gemm_conv(x, w, b);
+}
+
+// Largest difference relative to the largest magnitude of `expected`.
+double relative(const torch::Tensor& actual, const torch::Tensor& expected) {
+  return ((actual.to(torch::kDouble) - expected.to(torch::kDouble)).abs().max() /
+          expected.to(torch::kDouble).abs().max())
+      .item<double>();
+}
+
+class GemmConvTest : public ::testing::TestWithParam<Case> {};
+
+// In fp32 the GEMM form is LibTorch's layer up to fp32 rounding, in the output and in all three
+// gradients, with and without a bias; its output is channels-last.
+TEST_P(GemmConvTest, MatchesLibTorchInFp32) {
+  const Case c = GetParam();
+  torch::manual_seed(5);
+  const auto x = input_for(c, torch::kFloat);
+  const auto w = weight_for(c, torch::kFloat);
+  const auto b = torch::randn({c.out}).requires_grad_();
+  const auto y = gemm_form(c, x, w, b);
+  const auto expected = reference(c, x, w, b);
+  ASSERT_EQ(y.sizes(), expected.sizes());
+  EXPECT_EQ(y.scalar_type(), torch::kFloat);
+  EXPECT_TRUE(y.is_contiguous(torch::MemoryFormat::ChannelsLast));
+  EXPECT_LE(relative(y, expected), 1e-5);
+  const auto gy = torch::randn_like(expected);
+  const auto got = torch::autograd::grad({y}, {x, w, b}, {gy});
+  const auto want = torch::autograd::grad({expected}, {x, w, b}, {gy});
+  for (size_t i = 0; i < want.size(); ++i) {
+    ASSERT_EQ(got[i].sizes(), want[i].sizes()) << "gradient " << i;
+    EXPECT_LE(relative(got[i], want[i]), 1e-5) << "gradient " << i;
+  }
+  // No bias: no bias term, and the other gradients as before.
+  const auto y0 = gemm_form(c, x, w, torch::Tensor());
+  EXPECT_LE(relative(y0, reference(c, x, w, torch::Tensor())), 1e-5);
+  const auto got0 = torch::autograd::grad({y0}, {x, w}, {gy});
+  EXPECT_LE(relative(got0[0], want[0]), 1e-5);
+  EXPECT_LE(relative(got0[1], want[1]), 1e-5);
+}
+
+// In bf16 the products come rounded to bf16 from the matrix product and the transposed form sums
+// up to 9 of them in fp32 before one more rounding: within a few bf16 roundings (2^-8 relative) of
+// a float64 computation on the same bf16 operands, in the output and the gradients.
+TEST_P(GemmConvTest, Bf16IsWithinBf16RoundingOfExactSums) {
+  const Case c = GetParam();
+  torch::manual_seed(6);
+  const auto x = input_for(c, torch::kBFloat16);
+  const auto w = weight_for(c, torch::kBFloat16);
+  const auto b = torch::randn({c.out}).to(torch::kBFloat16).requires_grad_();
+  const auto y = gemm_form(c, x, w, b);
+  EXPECT_EQ(y.scalar_type(), torch::kBFloat16);
+  const auto x64 = x.detach().to(torch::kDouble).requires_grad_();
+  const auto w64 = w.detach().to(torch::kDouble).requires_grad_();
+  const auto b64 = b.detach().to(torch::kDouble).requires_grad_();
+  const auto expected = reference(c, x64, w64, b64);
+  EXPECT_LE(relative(y, expected), 4.0 / 256);
+  const auto gy = torch::randn(expected.sizes()).to(torch::kBFloat16);
+  const auto got = torch::autograd::grad({y}, {x, w, b}, {gy});
+  const auto want = torch::autograd::grad({expected}, {x64, w64, b64}, {gy.to(torch::kDouble)});
+  for (size_t i = 0; i < want.size(); ++i) {
+    EXPECT_EQ(got[i].scalar_type(), torch::kBFloat16) << "gradient " << i;
+    EXPECT_LE(relative(got[i], want[i]), 4.0 / 256) << "gradient " << i;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Shapes, GemmConvTest, ::testing::ValuesIn(kCases));
+
+// gemm_layer_forward takes a wide layer only under CPU bf16 autocast with native kernels (the
+// emulation has its own fp32 path), and gives autocast's bf16 output there; its gradients reach
+// the fp32 parameters.
+TEST(GemmLayerTest, TakesWideLayersUnderNativeBf16AutocastOnly) {
+  torch::manual_seed(7);
+  torch::nn::ConvTranspose2d wide(
+      torch::nn::ConvTranspose2dOptions(128, 128, 5).stride(2).padding(2).output_padding(1));
+  torch::nn::ConvTranspose2d narrow(
+      torch::nn::ConvTranspose2dOptions(128, 3, 5).stride(2).padding(2).output_padding(1));
+  torch::nn::Conv2d conv(torch::nn::Conv2dOptions(128, 128, 5).stride(2).padding(2));
+  const auto x = torch::randn({2, 128, 4, 4});
+  const auto big = torch::randn({2, 128, 8, 8});
+  // LibTorch's layers give a contiguous (N, C, H, W) output for such an input; the GEMM form a
+  // channels-last one.
+  auto took_gemm = [](const torch::Tensor& y) {
+    return y.is_contiguous(torch::MemoryFormat::ChannelsLast) && !y.is_contiguous();
+  };
+  EXPECT_FALSE(took_gemm(gemm_layer_forward(wide, x)));
+  EXPECT_FALSE(took_gemm(gemm_layer_forward(conv, big)));
+  {
+    Bf16Autocast emulated(true, at::kCPU, /*emulate=*/true);
+    EXPECT_FALSE(took_gemm(gemm_layer_forward(wide, x)));
+  }
+  Bf16Autocast native(true, at::kCPU, /*emulate=*/false);
+  const auto y = gemm_layer_forward(wide, x);
+  const auto yc = gemm_layer_forward(conv, big);
+  EXPECT_FALSE(took_gemm(gemm_layer_forward(narrow, x)));
+  if (TORCH_VERSION_MAJOR < 2) {
+    EXPECT_FALSE(took_gemm(y)) << "LibTorch 1.13 keeps its own bf16 kernels";
+    return;
+  }
+  EXPECT_TRUE(took_gemm(y));
+  EXPECT_TRUE(took_gemm(yc));
+  EXPECT_EQ(y.scalar_type(), torch::kBFloat16);
+  EXPECT_EQ(yc.scalar_type(), torch::kBFloat16);
+  EXPECT_LE(relative(y, wide->forward(x).to(torch::kFloat)), 4.0 / 256);
+  (y.to(torch::kFloat).sum() + yc.to(torch::kFloat).sum()).backward();
+  for (const auto& p : {wide->weight, wide->bias, conv->weight, conv->bias}) {
+    ASSERT_TRUE(p.grad().defined());
+    EXPECT_EQ(p.grad().scalar_type(), torch::kFloat);
+  }
+}
+
+// The networks with the GEMM form under native bf16 autocast compute what they compute with
+// LibTorch's bf16 layers, up to bf16 rounding: the images and logits agree, and every gradient
+// is about as close to fp32's as LibTorch's bf16 layers' are (the gradients pass through many bf16
+// roundings, which compound, so they are compared with fp32's).
+TEST(GemmLayerTest, NetworksMatchLibTorchsBf16Layers) {
+  if (TORCH_VERSION_MAJOR < 2) GTEST_SKIP() << "LibTorch 1.13 keeps its own bf16 kernels";
+  ModelOptions options;
+  options.g_channels = 256;  // G's first layer, 256 -> 128, and D's last, 128 -> 256: GEMM form
+  options.d_channels = 64;
+  struct Pass {
+    torch::Tensor images, logits;
+    std::vector<torch::Tensor> grads;
+  };
+  // 0: fp32, 1: LibTorch's bf16 layers, 2: the GEMM form.
+  auto run = [&](int mode) {
+    torch::manual_seed(8);
+    Generator g(options, 3, mode == 2 ? UpconvKind::kGemm : UpconvKind::kNative);
+    Discriminator d(options, 3, mode == 2);
+    init_weights(*g, "normal", 0.05);
+    init_weights(*d, "normal", 0.05);
+    g->eval();  // batch norm on running statistics: the same function in every pass
+    d->eval();
+    const auto z = sample_noise(8, 100, torch::kCPU);
+    Pass pass;
+    {
+      Bf16Autocast autocast(mode > 0, at::kCPU, /*emulate=*/false);
+      pass.images = g->forward(z);
+      pass.logits = d->forward(pass.images);
+    }
+    pass.logits.to(torch::kFloat).sum().backward();
+    for (auto* m :
+         {static_cast<torch::nn::Module*>(g.get()), static_cast<torch::nn::Module*>(d.get())}) {
+      for (const auto& p : m->parameters()) pass.grads.push_back(p.grad().clone());
+    }
+    return pass;
+  };
+  auto mean_error = [](const torch::Tensor& a, const torch::Tensor& b) {
+    const auto b64 = b.to(torch::kDouble);
+    return ((a.to(torch::kDouble) - b64).abs().mean() / b64.abs().mean()).item<double>();
+  };
+  const Pass fp32 = run(0);
+  const Pass native = run(1);
+  const Pass gemm = run(2);
+  EXPECT_EQ(gemm.images.scalar_type(), torch::kBFloat16);
+  EXPECT_LE(mean_error(gemm.images, native.images), 0.01);
+  EXPECT_LE(mean_error(gemm.logits, native.logits), 0.02);
+  ASSERT_EQ(gemm.grads.size(), native.grads.size());
+  double gemm_total = 0, native_total = 0;
+  for (size_t i = 0; i < native.grads.size(); ++i) {
+    EXPECT_EQ(gemm.grads[i].scalar_type(), torch::kFloat);
+    const double e = mean_error(gemm.grads[i], fp32.grads[i]);
+    EXPECT_LE(e, 0.2) << "gradient " << i;
+    gemm_total += e;
+    native_total += mean_error(native.grads[i], fp32.grads[i]);
+  }
+  EXPECT_LE(gemm_total, 1.25 * native_total);
+}
+
+}  // namespace
+}  // namespace dcgan
