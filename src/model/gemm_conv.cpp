@@ -19,6 +19,7 @@
 #include <cstring>
 #include <vector>
 
+#include "buffer_pool.h"
 #include "dcgan/model/precision.h"
 
 namespace dcgan {
@@ -92,10 +93,16 @@ void gather_kernel(const T* taps, const T* bias, T* large, int64_t n, int64_t h,
   });
 }
 
-// (N, 2H, 2W, C) contiguous -> (N*H*W, 25*C).
-torch::Tensor spread(const torch::Tensor& large, int64_t h, int64_t w) {
+// Scratch (the products before the gather, the spread copies); see buffer_pool.h.
+BufferPool& pool() {
+  static BufferPool* p = new BufferPool;  // never destroyed: tensors may outlive static destruction
+  return *p;
+}
+
+// (N, 2H, 2W, C) contiguous -> (N*H*W, 25*C), in a pooled buffer where `pooled`.
+torch::Tensor spread(const torch::Tensor& large, int64_t h, int64_t w, bool pooled) {
   const int64_t n = large.size(0), c = large.size(3);
-  auto taps = at::empty({n * h * w, kTaps * c}, large.options());
+  auto taps = pool().get({n * h * w, kTaps * c}, large.options(), pooled);
   AT_DISPATCH_FLOATING_TYPES_AND(at::kBFloat16, large.scalar_type(), "spread", [&] {
     spread_kernel(large.data_ptr<scalar_t>(), taps.data_ptr<scalar_t>(), n, h, w, c);
   });
@@ -115,10 +122,27 @@ torch::Tensor gather(const torch::Tensor& taps, const torch::Tensor& bias, int64
   return large;
 }
 
+// a x b into a pooled buffer where `pooled`.
+torch::Tensor product(const torch::Tensor& a, const torch::Tensor& b, bool pooled) {
+  auto out = pool().get({a.size(0), b.size(1)}, a.options(), pooled);
+  return at::mm_out(out, a, b);
+}
+
 // (N, C, H, W) in any layout -> NHWC contiguous (N, H, W, C).
 torch::Tensor nhwc(const torch::Tensor& t) { return t.permute({0, 2, 3, 1}).contiguous(); }
 // NHWC (N, H, W, C) -> the (N, C, H, W) view of it (channels-last strides).
 torch::Tensor nchw_view(const torch::Tensor& t) { return t.permute({0, 3, 1, 2}); }
+// The output and the input's gradient in the input's layout (NCHW or channels-last), as LibTorch's
+// convolutions: an elementwise op between tensors of different layouts (an activation and its
+// gradient) runs 10 to 20 times slower than between two of one layout (leaky ReLU's backward, bf16,
+// 2 threads).
+bool is_nchw(const torch::Tensor& x) {
+  return x.suggest_memory_format() == at::MemoryFormat::Contiguous;
+}
+torch::Tensor as_input(const torch::Tensor& grad, const c10::IValue& nchw) {
+  return nchw.toBool() ? grad.contiguous() : grad;
+}
+
 // Weight (a, b, 5, 5) -> (a, 25 * b), taps before b; and back.
 torch::Tensor taps_last(const torch::Tensor& w) {
   return w.permute({0, 2, 3, 1}).reshape({w.size(0), kTaps * w.size(1)});
@@ -138,7 +162,8 @@ void check_inputs(const torch::Tensor& x, const torch::Tensor& weight, const cha
 class TransposedFunction : public torch::autograd::Function<TransposedFunction> {
  public:
   static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& x,
-                               const torch::Tensor& weight, const torch::Tensor& bias) {
+                               const torch::Tensor& weight, const torch::Tensor& bias,
+                               bool pooled) {
     c10::impl::ExcludeDispatchKeyGuard no_autocast(c10::DispatchKey::AutocastCPU);
     const int64_t n = x.size(0), h = x.size(2), w = x.size(3);
     const auto rows = nhwc(x).view({n * h * w, x.size(1)});
@@ -146,7 +171,10 @@ class TransposedFunction : public torch::autograd::Function<TransposedFunction> 
     ctx->save_for_backward({rows, wt});
     ctx->saved_data["shape"] = std::vector<int64_t>{n, h, w, weight.size(0), weight.size(1)};
     ctx->saved_data["bias"] = bias.numel() > 0;
-    return nchw_view(gather(at::mm(rows, wt), bias.numel() > 0 ? bias : torch::Tensor(), n, h, w));
+    ctx->saved_data["x_nchw"] = is_nchw(x);
+    const auto cols = product(rows, wt, pooled);
+    return as_input(nchw_view(gather(cols, bias.numel() > 0 ? bias : torch::Tensor(), n, h, w)),
+                    ctx->saved_data["x_nchw"]);
   }
 
   static variable_list backward(AutogradContext* ctx, variable_list grads) {
@@ -157,14 +185,16 @@ class TransposedFunction : public torch::autograd::Function<TransposedFunction> 
     const auto shape = ctx->saved_data["shape"].toIntVector();
     const int64_t n = shape[0], h = shape[1], w = shape[2], in = shape[3], out = shape[4];
     const auto gy = nhwc(grads[0]).to(rows.scalar_type());  // (N, 2H, 2W, out)
-    const auto u = spread(gy, h, w);                        // (N*H*W, 25*out)
+    const auto u = spread(gy, h, w, /*pooled=*/true);       // (N*H*W, 25*out)
     torch::Tensor gx, gw, gb;
-    if (ctx->needs_input_grad(0)) gx = nchw_view(at::mm(u, wt.t()).view({n, h, w, in}));
-    if (ctx->needs_input_grad(1)) gw = taps_back(at::mm(rows.t(), u), in, out);
+    if (ctx->needs_input_grad(0)) {
+      gx = as_input(nchw_view(at::mm(u, wt.t()).view({n, h, w, in})), ctx->saved_data["x_nchw"]);
+    }
+    if (ctx->needs_input_grad(1)) gw = taps_back(at::mm(rows.t().contiguous(), u), in, out);
     if (ctx->needs_input_grad(2) && ctx->saved_data["bias"].toBool()) {
       gb = gy.view({-1, out}).sum(0, false, at::kFloat).to(gy.scalar_type());
     }
-    return {gx, gw, gb};
+    return {gx, gw, gb, torch::Tensor()};
   }
 };
 
@@ -172,17 +202,19 @@ class TransposedFunction : public torch::autograd::Function<TransposedFunction> 
 class ConvFunction : public torch::autograd::Function<ConvFunction> {
  public:
   static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& x,
-                               const torch::Tensor& weight, const torch::Tensor& bias) {
+                               const torch::Tensor& weight, const torch::Tensor& bias,
+                               bool pooled) {
     c10::impl::ExcludeDispatchKeyGuard no_autocast(c10::DispatchKey::AutocastCPU);
     const int64_t n = x.size(0), h = x.size(2) / kStride, w = x.size(3) / kStride;
-    const auto u = spread(nhwc(x), h, w);  // (N*H*W, 25*in)
-    const auto wc = taps_last(weight);     // (out, 25*in)
+    const auto u = spread(nhwc(x), h, w, pooled);  // (N*H*W, 25*in), kept for the backward pass
+    const auto wc = taps_last(weight);             // (out, 25*in)
     const bool has_bias = bias.numel() > 0;
     const auto y = has_bias ? at::addmm(bias.to(u.scalar_type()), u, wc.t()) : at::mm(u, wc.t());
     ctx->save_for_backward({u, wc});
     ctx->saved_data["shape"] = std::vector<int64_t>{n, h, w, weight.size(1), weight.size(0)};
     ctx->saved_data["bias"] = has_bias;
-    return nchw_view(y.view({n, h, w, weight.size(0)}));
+    ctx->saved_data["x_nchw"] = is_nchw(x);
+    return as_input(nchw_view(y.view({n, h, w, weight.size(0)})), ctx->saved_data["x_nchw"]);
   }
 
   static variable_list backward(AutogradContext* ctx, variable_list grads) {
@@ -194,12 +226,15 @@ class ConvFunction : public torch::autograd::Function<ConvFunction> {
     const int64_t n = shape[0], h = shape[1], w = shape[2], in = shape[3], out = shape[4];
     const auto gy = nhwc(grads[0]).to(u.scalar_type()).view({n * h * w, out});
     torch::Tensor gx, gw, gb;
-    if (ctx->needs_input_grad(0)) gx = nchw_view(gather(at::mm(gy, wc), torch::Tensor(), n, h, w));
-    if (ctx->needs_input_grad(1)) gw = taps_back(at::mm(gy.t(), u), out, in);
+    if (ctx->needs_input_grad(0)) {
+      gx = as_input(nchw_view(gather(product(gy, wc, /*pooled=*/true), torch::Tensor(), n, h, w)),
+                    ctx->saved_data["x_nchw"]);
+    }
+    if (ctx->needs_input_grad(1)) gw = taps_back(at::mm(gy.t().contiguous(), u), out, in);
     if (ctx->needs_input_grad(2) && ctx->saved_data["bias"].toBool()) {
       gb = gy.sum(0, false, at::kFloat).to(gy.scalar_type());
     }
-    return {gx, gw, gb};
+    return {gx, gw, gb, torch::Tensor()};
   }
 };
 
@@ -209,6 +244,12 @@ bool autocasts_to_native_bf16() {
          cpu_autocast_dtype() == at::kBFloat16;
 }
 
+// Whether autograd records this call: its scratch comes from the pool (training reuses the same
+// shapes every step; a pass without gradients, one-off shapes, allocates its own).
+bool recorded(const torch::Tensor& x, const torch::Tensor& weight) {
+  return torch::GradMode::is_enabled() && (x.requires_grad() || weight.requires_grad());
+}
+
 // The bf16 operands of autocast's convolutions.
 torch::Tensor to_bf16(const torch::Tensor& t) {
   return t.defined() ? t.to(at::kBFloat16) : at::empty({0}, at::TensorOptions(at::kBFloat16));
@@ -216,9 +257,11 @@ torch::Tensor to_bf16(const torch::Tensor& t) {
 
 }  // namespace
 
+bool gemm_conv_active() { return autocasts_to_native_bf16(); }
+
 bool gemm_conv_applies(const torch::Tensor& x, const torch::Tensor& weight) {
   return x.dim() == 4 && x.device().is_cpu() && weight.dim() == 4 &&
-         std::min(weight.size(0), weight.size(1)) >= kMinGemmChannels && autocasts_to_native_bf16();
+         std::min(weight.size(0), weight.size(1)) >= kMinGemmChannels && gemm_conv_active();
 }
 
 torch::Tensor gemm_conv_transpose(const torch::Tensor& x, const torch::Tensor& weight,
@@ -226,7 +269,8 @@ torch::Tensor gemm_conv_transpose(const torch::Tensor& x, const torch::Tensor& w
   check_inputs(x, weight, "gemm_conv_transpose");
   TORCH_CHECK(weight.size(0) == x.size(1),
               "gemm_conv_transpose: weight (in, out, 5, 5) needs in = ", x.size(1));
-  return TransposedFunction::apply(x, weight, bias.defined() ? bias : at::empty({0}, x.options()));
+  return TransposedFunction::apply(x, weight, bias.defined() ? bias : at::empty({0}, x.options()),
+                                   recorded(x, weight));
 }
 
 torch::Tensor gemm_conv(const torch::Tensor& x, const torch::Tensor& weight,
@@ -234,7 +278,8 @@ torch::Tensor gemm_conv(const torch::Tensor& x, const torch::Tensor& weight,
   check_inputs(x, weight, "gemm_conv");
   TORCH_CHECK(weight.size(1) == x.size(1) && x.size(2) % kStride == 0 && x.size(3) % kStride == 0,
               "gemm_conv: weight (out, in, 5, 5) needs in = ", x.size(1), " and H, W even");
-  return ConvFunction::apply(x, weight, bias.defined() ? bias : at::empty({0}, x.options()));
+  return ConvFunction::apply(x, weight, bias.defined() ? bias : at::empty({0}, x.options()),
+                             recorded(x, weight));
 }
 
 torch::Tensor gemm_layer_forward(torch::nn::ConvTranspose2d& layer, const torch::Tensor& x) {

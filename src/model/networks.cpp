@@ -118,6 +118,9 @@ torch::Tensor GeneratorImpl::forward(const torch::Tensor& z) {
   namespace F = torch::nn::functional;
   const auto lrelu = F::LeakyReLUFuncOptions().negative_slope(slope_);
   auto x = linear_forward(fc_, z).view({-1, g_channels_, 4, 4});  // (N, g, 4, 4)
+  if (upconv_ == UpconvKind::kGemm && gemm_conv_active()) {
+    x = x.contiguous(torch::MemoryFormat::ChannelsLast);
+  }
   x = F::leaky_relu(norm(bn1_, x), lrelu);
   for (size_t i = 0; i < bns_.size(); ++i) {
     x = F::leaky_relu(norm(bns_[i], upconv(i, x)), lrelu);  // (N, g/2, 8, 8), (N, g/4, 16, 16), ..
@@ -159,7 +162,9 @@ torch::Tensor DiscriminatorImpl::conv(size_t index, const torch::Tensor& x) {
 torch::Tensor DiscriminatorImpl::forward(const torch::Tensor& x) {
   namespace F = torch::nn::functional;
   const auto lrelu = F::LeakyReLUFuncOptions().negative_slope(slope_);
-  auto h = F::leaky_relu(conv(0, x), lrelu);  // (N, d, S/2, S/2)
+  const auto input =
+      gemm_ && gemm_conv_active() ? x.contiguous(torch::MemoryFormat::ChannelsLast) : x;
+  auto h = F::leaky_relu(conv(0, input), lrelu);  // (N, d, S/2, S/2)
   for (size_t i = 1; i < convs_.size(); ++i) {
     h = F::leaky_relu(norm(bns_[i - 1], conv(i, h)), lrelu);
   }

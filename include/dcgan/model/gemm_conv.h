@@ -30,16 +30,20 @@ namespace dcgan {
 // 64 -> 128 at 16x16 37.6 against 34.0; wider ones faster: 512 -> 256 at 4x4 80.6 against 334.1,
 // 256 -> 128 at 8x8 142.6 against 173.3, 128 -> 256 at 8x8 12.6 against 24.3.
 bool gemm_conv_applies(const torch::Tensor& x, const torch::Tensor& weight);
+// The first condition alone: whether wide layers take the GEMM form on this thread now. The
+// networks then run in channels-last layout, the GEMM form's own (NHWC rows), which LibTorch's
+// narrow layers also take without copies.
+bool gemm_conv_active();
 constexpr int64_t kMinGemmChannels = 128;
 
 // conv_transpose2d(x, weight, bias, stride 2, padding 2, output padding 1), differentiable in all
-// three, computed as above in x's and weight's dtype (which must match); the output is
-// channels-last. bias (out) may be undefined.
+// three, computed as above in x's and weight's dtype (which must match); the output, and x's
+// gradient, in x's layout (NCHW or channels-last). bias (out) may be undefined.
 torch::Tensor gemm_conv_transpose(const torch::Tensor& x, const torch::Tensor& weight,
                                   const torch::Tensor& bias);
 
 // conv2d(x, weight, bias, stride 2, padding 2) for a weight (out, in, 5, 5) and even H, W; as
-// above, the output channels-last.
+// above.
 torch::Tensor gemm_conv(const torch::Tensor& x, const torch::Tensor& weight,
                         const torch::Tensor& bias);
 
