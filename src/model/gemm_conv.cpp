@@ -15,7 +15,6 @@
 #include <c10/core/impl/LocalDispatchKeySet.h>
 #include <torch/version.h>
 
-#include <algorithm>
 #include <cstring>
 #include <vector>
 
@@ -259,9 +258,11 @@ torch::Tensor to_bf16(const torch::Tensor& t) {
 
 bool gemm_conv_active() { return autocasts_to_native_bf16(); }
 
-bool gemm_conv_applies(const torch::Tensor& x, const torch::Tensor& weight) {
-  return x.dim() == 4 && x.device().is_cpu() && weight.dim() == 4 &&
-         std::min(weight.size(0), weight.size(1)) >= kMinGemmChannels && gemm_conv_active();
+bool gemm_conv_applies(const torch::Tensor& x, const torch::Tensor& weight, bool transposed) {
+  // Transposed: weight (in, out, 5, 5); convolution: (out, in, 5, 5).
+  const bool wide = weight.dim() == 4 &&
+                    weight.size(1) >= (transposed ? kMinTransposedOutChannels : kMinConvInChannels);
+  return x.dim() == 4 && x.device().is_cpu() && wide && gemm_conv_active();
 }
 
 torch::Tensor gemm_conv_transpose(const torch::Tensor& x, const torch::Tensor& weight,
@@ -283,14 +284,15 @@ torch::Tensor gemm_conv(const torch::Tensor& x, const torch::Tensor& weight,
 }
 
 torch::Tensor gemm_layer_forward(torch::nn::ConvTranspose2d& layer, const torch::Tensor& x) {
-  if (!gemm_conv_applies(x, layer->weight))
+  if (!gemm_conv_applies(x, layer->weight, /*transposed=*/true))
     return conv_transpose_forward(layer, x, kStride, kPadding, kOutputPadding);
   return gemm_conv_transpose(x.to(at::kBFloat16), layer->weight.to(at::kBFloat16),
                              to_bf16(layer->bias));
 }
 
 torch::Tensor gemm_layer_forward(torch::nn::Conv2d& layer, const torch::Tensor& x) {
-  if (!gemm_conv_applies(x, layer->weight)) return conv_forward(layer, x, kStride, kPadding);
+  if (!gemm_conv_applies(x, layer->weight, /*transposed=*/false))
+    return conv_forward(layer, x, kStride, kPadding);
   return gemm_conv(x.to(at::kBFloat16), layer->weight.to(at::kBFloat16), to_bf16(layer->bias));
 }
 

@@ -141,6 +141,7 @@ TEST(GemmLayerTest, TakesWideLayersUnderNativeBf16AutocastOnly) {
   torch::nn::ConvTranspose2d narrow(
       torch::nn::ConvTranspose2dOptions(128, 3, 5).stride(2).padding(2).output_padding(1));
   torch::nn::Conv2d conv(torch::nn::Conv2dOptions(128, 128, 5).stride(2).padding(2));
+  torch::nn::Conv2d narrow_conv(torch::nn::Conv2dOptions(32, 128, 5).stride(2).padding(2));
   const auto x = torch::randn({2, 128, 4, 4});
   const auto big = torch::randn({2, 128, 8, 8});
   // Which function made the output.
@@ -159,6 +160,7 @@ TEST(GemmLayerTest, TakesWideLayersUnderNativeBf16AutocastOnly) {
   const auto y = gemm_layer_forward(wide, x);
   const auto yc = gemm_layer_forward(conv, big);
   EXPECT_FALSE(took_gemm(gemm_layer_forward(narrow, x)));
+  EXPECT_FALSE(took_gemm(gemm_layer_forward(narrow_conv, torch::randn({2, 32, 8, 8}))));
   if (TORCH_VERSION_MAJOR < 2) {
     EXPECT_FALSE(took_gemm(y)) << "LibTorch 1.13 keeps its own bf16 kernels";
     return;

@@ -24,17 +24,25 @@
 namespace dcgan {
 
 // Whether gemm_layer_forward takes this layer: CPU autocast in bf16 on a CPU with native bf16 (not
-// the emulation, precision.h; LibTorch 2), a 4-d CPU input, and at least kMinGemmChannels input
-// and output channels. Narrower layers were as fast or faster in oneDNN's kernels (2 threads, batch
-// 128, forward and backward, ms, GEMM form against oneDNN's): 128 -> 3 at 16x16 34.5 against 18.4,
-// 64 -> 128 at 16x16 37.6 against 34.0; wider ones faster: 512 -> 256 at 4x4 80.6 against 334.1,
-// 256 -> 128 at 8x8 142.6 against 173.3, 128 -> 256 at 8x8 12.6 against 24.3.
-bool gemm_conv_applies(const torch::Tensor& x, const torch::Tensor& weight);
+// the emulation, precision.h; LibTorch 2), a 4-d CPU input, and a wide layer: a transposed
+// convolution with at least kMinTransposedOutChannels outputs, a convolution with at least
+// kMinConvInChannels inputs. Narrower layers were faster in oneDNN's kernels (2 threads, batch 128,
+// channels-last, forward and backward, ms, GEMM form against oneDNN's, two runs; sizes are the
+// inputs'):
+//   transposed 512 -> 256 at 4x4    36.5, 66.7 against 176.7, 387.6
+//              256 -> 128 at 8x8    99.1, 92.7 against 208.1, 216.1
+//              128 -> 64 at 16x16  154.9, 167.4 against 121.0, 137.7
+//              128 -> 3 at 16x16    29.6, 33.6 against 13.2, 16.8
+//   conv       3 -> 64 at 32x32     16.5, 25.2 against 6.4, 9.8
+//              64 -> 128 at 16x16   25.0, 35.4 against 36.6, 44.1
+//              128 -> 256 at 8x8    17.8, 27.0 against 72.7, 95.2
+bool gemm_conv_applies(const torch::Tensor& x, const torch::Tensor& weight, bool transposed);
+constexpr int64_t kMinTransposedOutChannels = 128;
+constexpr int64_t kMinConvInChannels = 64;
 // The first condition alone: whether wide layers take the GEMM form on this thread now. The
 // networks then run in channels-last layout, the GEMM form's own (NHWC rows), which LibTorch's
 // narrow layers also take without copies.
 bool gemm_conv_active();
-constexpr int64_t kMinGemmChannels = 128;
 
 // conv_transpose2d(x, weight, bias, stride 2, padding 2, output padding 1), differentiable in all
 // three, computed as above in x's and weight's dtype (which must match); the output, and x's
