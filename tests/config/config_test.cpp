@@ -447,7 +447,7 @@ TEST(Validate, ChecksEveryRange) {
       {"model.init", "normal", ""},
       {"model.init", "torch", ""},
       {"model.init_std", "0", "key 'model.init_std' must be > 0, got 0"},
-      {"model.upconv", "fast", "key 'model.upconv' must be one of auto, native, phase, winograd; got 'fast'"},
+      {"model.upconv", "fast", "key 'model.upconv' must be one of auto, native, phase, winograd, gemm; got 'fast'"},
       {"model.upconv", "phase", ""},
       {"model.upconv", "native", ""},
       {"train.epochs", "0", "key 'train.epochs' must be >= 1, got 0"},
