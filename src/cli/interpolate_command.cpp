@@ -9,6 +9,7 @@
 #include "dcgan/error.h"
 #include "dcgan/io/generator_file.h"
 #include "dcgan/io/png.h"
+#include "dcgan/model/cpu_math.h"
 #include "dcgan/train/device.h"
 
 namespace dcgan {
@@ -55,6 +56,7 @@ void setup_interpolate(CLI::App& app) {
 }
 
 void run_interpolate(const InterpolateCommandOptions& options) {
+  resolve_cpu_math_kernels();  // LibTorch's own thread count here: it may be several
   const torch::Device device = resolve_device(options.device);
   LoadedGenerator loaded = load_generator_file(options.checkpoint, device);
   auto noise = at::make_generator<at::CPUGeneratorImpl>(options.seed);

@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "dcgan/error.h"
+#include "dcgan/model/cpu_math.h"
 #include "dcgan/model/precision.h"
 
 namespace dcgan {
@@ -54,6 +55,7 @@ int64_t configure_threads(int64_t threads, int64_t processes) {
     if (threads <= 0) threads = 1;
   }
   torch::set_num_threads(static_cast<int>(threads));
+  resolve_cpu_math_kernels();  // before any op runs on several threads
   return threads;
 }
 

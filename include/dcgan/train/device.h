@@ -18,7 +18,8 @@ torch::Device resolve_device(const std::string& name, int local_rank);
 
 // Sets LibTorch's intra-op thread count: `threads`, or when 0 every core, shared evenly by
 // `processes` processes on the machine (the ranks of a distributed run). Returns the count.
-// (Debian's LibTorch starts with one thread, leaving most of the machine idle.)
+// (Debian's LibTorch starts with one thread, leaving most of the machine idle.) Also settles the
+// CPU math functions' kernels first (model/cpu_math.h).
 int64_t configure_threads(int64_t threads, int64_t processes = 1);
 
 // What a bf16 run on such a CPU is told, once: `emulated` when its convolutions run on fp32
