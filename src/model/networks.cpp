@@ -128,8 +128,9 @@ torch::Tensor GeneratorImpl::forward(const torch::Tensor& z) {
   return torch::tanh(upconv(bns_.size(), x));  // (N, C, S, S)
 }
 
-DiscriminatorImpl::DiscriminatorImpl(const ModelOptions& options, int64_t channels, bool gemm)
-    : gemm_(gemm), slope_(options.leaky_slope), image_size_(options.image_size) {
+DiscriminatorImpl::DiscriminatorImpl(const ModelOptions& options, int64_t channels,
+                                     UpconvKind upconv)
+    : upconv_(upconv), slope_(options.leaky_slope), image_size_(options.image_size) {
   if (image_size_ != 32 && image_size_ != 64) {
     throw ConfigError("key 'model.image_size' must be 32 or 64, got " + std::to_string(image_size_));
   }
@@ -155,18 +156,24 @@ torch::Tensor DiscriminatorImpl::norm(torch::nn::BatchNorm2d& bn, const torch::T
 }
 
 torch::Tensor DiscriminatorImpl::conv(size_t index, const torch::Tensor& x) {
-  return gemm_ ? gemm_layer_forward(convs_[index], x)
-               : conv_forward(convs_[index], x, kStride, kPadding);
+  if (upconv_ == UpconvKind::kWinograd) return winograd_layer_forward(convs_[index], x);
+  if (upconv_ == UpconvKind::kGemm) return gemm_layer_forward(convs_[index], x);
+  return conv_forward(convs_[index], x, kStride, kPadding);
 }
 
 torch::Tensor DiscriminatorImpl::forward(const torch::Tensor& x) {
   namespace F = torch::nn::functional;
   const auto lrelu = F::LeakyReLUFuncOptions().negative_slope(slope_);
-  const auto input =
-      gemm_ && gemm_conv_active() ? x.contiguous(torch::MemoryFormat::ChannelsLast) : x;
+  const bool channels_last = upconv_ == UpconvKind::kGemm && gemm_conv_active();
+  const auto input = channels_last ? x.contiguous(torch::MemoryFormat::ChannelsLast) : x;
   auto h = F::leaky_relu(conv(0, input), lrelu);  // (N, d, S/2, S/2)
   for (size_t i = 1; i < convs_.size(); ++i) {
-    h = F::leaky_relu(norm(bns_[i - 1], conv(i, h)), lrelu);
+    auto y = conv(i, h);
+    // The last activation in the dense layer's (NCHW) order: its gradient comes back through the
+    // flatten in that order, and leaky ReLU's and batch norm's backward passes between tensors of
+    // two layouts are many times slower.
+    if (i + 1 == convs_.size()) y = y.contiguous();
+    h = F::leaky_relu(norm(bns_[i - 1], y), lrelu);
   }
   return linear_forward(fc_, h.flatten(1));  // (N, 1)
 }

@@ -32,8 +32,8 @@ using torch::autograd::variable_list;
 // k-th input and output vector.
 //   F(2,3): BT = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1], AT = [1 1 1 0; 0 1 -1 -1]
 //   F(2,2): BT = [1 -1 0; 0 1 0; 0 -1 1],                 AT = [1 1 0; 0 1 1]
-// (G, for the weights, is in g_matrix.) bt_t and at_t apply the transposes, for the backward
-// pass; bt_t<true> adds its result to y.
+// (G, for the weights, is in weight_transform_matrix.) bt_t and at_t apply the transposes, for the
+// backward pass; bt_t<true> adds its result to y.
 struct F23 {
   static constexpr int kIn = 4;
   static inline void bt(const float* const* x, float* const* y, int64_t n) {
@@ -348,111 +348,221 @@ BufferPool& pool() {
   return *p;
 }
 
-class WinogradFunction : public torch::autograd::Function<WinogradFunction> {
- public:
-  // x (N, C, H, W); u[phase] (A*B, C, Co); bias (Co). Returns (N, Co, 2H, 2W), channels-last.
-  // pooled: scratch buffers from the pool (a recorded forward pass and its backward).
-  static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& x,
-                               const torch::Tensor& bias, const torch::Tensor& u0,
-                               const torch::Tensor& u1, const torch::Tensor& u2,
-                               const torch::Tensor& u3, bool pooled) {
-    const int64_t N = x.size(0), C = x.size(1), H = x.size(2), W = x.size(3), Co = u0.size(2);
-    const torch::Tensor us[kPhases] = {u0.contiguous(), u1.contiguous(), u2.contiguous(),
-                                       u3.contiguous()};
-    const auto b = bias.contiguous();
-    // NHWC, one row and column of zeros on each side.
-    const auto xp = at::constant_pad_nd(x.permute({0, 2, 3, 1}), {0, 0, 1, 1, 1, 1}).contiguous();
-    auto out = at::empty({N, 2 * H, 2 * W, Co}, x.options());  // G's activation: not pooled
-    for (int phase = 0; phase < kPhases; ++phase) {
-      const PhaseGrid g = phase_grid(N, C, H, W, Co, phase);
-      auto v = pool().get({phase_positions(phase), g.T, C}, x.options(), pooled);
-      auto m = pool().get({phase_positions(phase), g.T, Co}, x.options(), pooled);
-      dispatch_phase(phase, [&](auto ty, auto tx) {
-        using Ty = decltype(ty);
-        using Tx = decltype(tx);
+// All four phases' transform positions, in phase order: the weight's transform U (kPositions, C,
+// Co) holds phase p's (A*B, C, Co) from row phase_offset(p) on.
+constexpr int64_t kPositions = 16 + 12 + 12 + 9;
+int64_t phase_offset(int phase) {
+  int64_t offset = 0;
+  for (int p = 0; p < phase; ++p) offset += phase_positions(p);
+  return offset;
+}
+torch::Tensor phase_part(const torch::Tensor& u, int phase) {
+  return u.narrow(0, phase_offset(phase), phase_positions(phase));
+}
+
+// The transposed layer's three computations on NHWC data, for an input of (N, H, W, C) with one
+// row and column of zeros on each side, xp (N, H + 2, W + 2, C), and the weight's transform u
+// (kPositions, C, Co), contiguous. A stride-2 convolution is the same three read the other way
+// (ConvFunction).
+
+// xp -> (N, 2H, 2W, Co), plus the bias (Co; nullptr: none).
+torch::Tensor transposed_nhwc(const torch::Tensor& xp, const torch::Tensor& u, const float* bias,
+                              bool pooled) {
+  const int64_t N = xp.size(0), H = xp.size(1) - 2, W = xp.size(2) - 2, C = xp.size(3);
+  const int64_t Co = u.size(2);
+  auto out = at::empty({N, 2 * H, 2 * W, Co}, xp.options());  // an activation: not pooled
+  for (int phase = 0; phase < kPhases; ++phase) {
+    const PhaseGrid g = phase_grid(N, C, H, W, Co, phase);
+    auto v = pool().get({phase_positions(phase), g.T, C}, xp.options(), pooled);
+    auto m = pool().get({phase_positions(phase), g.T, Co}, xp.options(), pooled);
+    dispatch_phase(phase, [&](auto ty, auto tx) {
+      using Ty = decltype(ty);
+      using Tx = decltype(tx);
+      input_tiles_parallel<Ty, Tx>(g.T, 8, g, static_cast<const float*>(xp.data_ptr<float>()),
+                                   v.data_ptr<float>());
+      at::bmm_out(m, v, phase_part(u, phase));
+      output_tiles_parallel<Ty, Tx>(g.T, 8, g, static_cast<const float*>(m.data_ptr<float>()), bias,
+                                    out.data_ptr<float>());
+    });
+  }
+  return out;
+}
+
+// The gradients for an output gradient gout (N, 2H, 2W, Co), contiguous: the padded input's
+// (N, H + 2, W + 2, C) where want_x, and u's where want_u (from xp, undefined otherwise).
+struct TransposedGrads {
+  torch::Tensor gxp, gu;
+};
+TransposedGrads transposed_backward_nhwc(const torch::Tensor& xp, const torch::Tensor& gout,
+                                         const torch::Tensor& u, bool want_x, bool want_u,
+                                         bool pooled) {
+  const int64_t N = gout.size(0), H = gout.size(1) / 2, W = gout.size(2) / 2, Co = gout.size(3);
+  const int64_t C = u.size(1);
+  TransposedGrads grads;
+  if (!want_x && !want_u) return grads;
+  if (want_x) grads.gxp = at::zeros({N, H + 2, W + 2, C}, gout.options());
+  if (want_u) grads.gu = at::empty(u.sizes(), gout.options());
+  for (int phase = 0; phase < kPhases; ++phase) {
+    const PhaseGrid g = phase_grid(N, C, H, W, Co, phase);
+    auto gm = pool().get({phase_positions(phase), g.T, Co}, gout.options(), pooled);
+    // The transformed input for the weight gradient, then the input's transformed gradient.
+    auto v = pool().get({phase_positions(phase), g.T, C}, gout.options(), pooled);
+    dispatch_phase(phase, [&](auto ty, auto tx) {
+      using Ty = decltype(ty);
+      using Tx = decltype(tx);
+      output_tiles_backward_parallel<Ty, Tx>(
+          g.T, 8, g, static_cast<const float*>(gout.data_ptr<float>()), gm.data_ptr<float>());
+      if (want_u) {
         input_tiles_parallel<Ty, Tx>(g.T, 8, g, static_cast<const float*>(xp.data_ptr<float>()),
                                      v.data_ptr<float>());
-        at::bmm_out(m, v, us[phase]);
-        output_tiles_parallel<Ty, Tx>(g.T, 8, g, static_cast<const float*>(m.data_ptr<float>()),
-                                      static_cast<const float*>(b.data_ptr<float>()),
-                                      out.data_ptr<float>());
-      });
-    }
+        auto gu = phase_part(grads.gu, phase);
+        at::bmm_out(gu, v.transpose(1, 2), gm);
+      }
+      if (want_x) {
+        at::bmm_out(v, gm, phase_part(u, phase).transpose(1, 2));
+        input_tiles_backward_parallel<Ty, Tx>(
+            N, 1, g, static_cast<const float*>(v.data_ptr<float>()), grads.gxp.data_ptr<float>());
+      }
+    });
+  }
+  return grads;
+}
+
+// (N, C, H, W) in any layout -> NHWC, contiguous, with one row and column of zeros on each side.
+torch::Tensor padded_nhwc(const torch::Tensor& x) {
+  return at::constant_pad_nd(x.permute({0, 2, 3, 1}), {0, 0, 1, 1, 1, 1}).contiguous();
+}
+
+// The interior of a padded NHWC tensor, as (N, C, H, W) (channels-last strides).
+torch::Tensor interior_nchw(const torch::Tensor& padded) {
+  return padded.narrow(1, 1, padded.size(1) - 2)
+      .narrow(2, 1, padded.size(2) - 2)
+      .permute({0, 3, 1, 2});
+}
+
+// An input gradient in its input's layout (saved as "x_channels_last"): a gradient in another
+// layout than its activation makes the elementwise backward passes before it (batch norm, leaky
+// ReLU) many times slower.
+torch::Tensor in_input_layout(const torch::Tensor& grad, AutogradContext* ctx) {
+  return ctx->saved_data["x_channels_last"].toBool()
+             ? grad.contiguous(torch::MemoryFormat::ChannelsLast)
+             : grad.contiguous();
+}
+bool is_channels_last(const torch::Tensor& x) {
+  return x.suggest_memory_format() == torch::MemoryFormat::ChannelsLast;
+}
+
+class WinogradFunction : public torch::autograd::Function<WinogradFunction> {
+ public:
+  // x (N, C, H, W); u (kPositions, C, Co); bias (Co). Returns (N, Co, 2H, 2W), channels-last.
+  // pooled: scratch buffers from the pool (a recorded forward pass and its backward).
+  static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& x,
+                               const torch::Tensor& bias, const torch::Tensor& u, bool pooled) {
+    const auto uc = u.contiguous();
+    const auto b = bias.contiguous();
+    const auto xp = padded_nhwc(x);
+    const auto out = transposed_nhwc(xp, uc, b.data_ptr<float>(), pooled);
     // The padded input, not its transform: the transform is 49/4 times larger per tile, and
     // computing it again in the backward pass took no measurable time (docs/PERFORMANCE.md).
-    ctx->save_for_backward({xp, us[0], us[1], us[2], us[3]});
-    ctx->saved_data["shape"] = std::vector<int64_t>{N, C, H, W, Co};
+    ctx->save_for_backward({xp, uc});
     ctx->saved_data["pooled"] = pooled;
+    ctx->saved_data["x_channels_last"] = is_channels_last(x);
     return out.permute({0, 3, 1, 2});
   }
 
   static variable_list backward(AutogradContext* ctx, variable_list grads) {
     const auto saved = ctx->get_saved_variables();
-    const auto s = ctx->saved_data["shape"].toIntVector();
-    const int64_t N = s[0], C = s[1], H = s[2], W = s[3], Co = s[4];
-    const bool pooled = ctx->saved_data["pooled"].toBool();
-    const auto& xp = saved[0];
     const auto gout = grads[0].permute({0, 2, 3, 1}).contiguous();  // NHWC
     const bool want_x = ctx->needs_input_grad(0);
-    torch::Tensor gxp;
-    if (want_x) gxp = at::zeros({N, H + 2, W + 2, C}, gout.options());
-    variable_list out(3 + kPhases);  // the last for `pooled`
-    if (ctx->needs_input_grad(1)) out[1] = gout.view({-1, Co}).sum(0);
-    for (int phase = 0; phase < kPhases; ++phase) {
-      const PhaseGrid g = phase_grid(N, C, H, W, Co, phase);
-      const auto& u = saved[1 + phase];
-      const bool want_u = ctx->needs_input_grad(2 + phase);
-      if (!want_u && !want_x) continue;
-      auto gm = pool().get({phase_positions(phase), g.T, Co}, gout.options(), pooled);
-      // The transformed input for the weight gradient, then the input's transformed gradient.
-      auto v = pool().get({phase_positions(phase), g.T, C}, gout.options(), pooled);
-      dispatch_phase(phase, [&](auto ty, auto tx) {
-        using Ty = decltype(ty);
-        using Tx = decltype(tx);
-        output_tiles_backward_parallel<Ty, Tx>(
-            g.T, 8, g, static_cast<const float*>(gout.data_ptr<float>()), gm.data_ptr<float>());
-        if (want_u) {
-          input_tiles_parallel<Ty, Tx>(g.T, 8, g, static_cast<const float*>(xp.data_ptr<float>()),
-                                       v.data_ptr<float>());
-          out[2 + phase] = at::bmm(v.transpose(1, 2), gm);
-        }
-        if (want_x) {
-          at::bmm_out(v, gm, u.transpose(1, 2));
-          input_tiles_backward_parallel<Ty, Tx>(
-              N, 1, g, static_cast<const float*>(v.data_ptr<float>()), gxp.data_ptr<float>());
-        }
-      });
-    }
-    if (want_x) out[0] = gxp.narrow(1, 1, H).narrow(2, 1, W).permute({0, 3, 1, 2});
+    const auto g =
+        transposed_backward_nhwc(saved[0], gout, saved[1], want_x, ctx->needs_input_grad(2),
+                                 ctx->saved_data["pooled"].toBool());
+    variable_list out(4);  // the last for `pooled`
+    if (want_x) out[0] = in_input_layout(interior_nchw(g.gxp), ctx);
+    if (ctx->needs_input_grad(1)) out[1] = gout.view({-1, gout.size(3)}).sum(0);
+    out[2] = g.gu;
     return out;
   }
 };
 
-// Kernel taps of each phase per axis, in correlation order.
-const std::vector<int64_t>& taps(int64_t parity) {
-  static const std::vector<int64_t> even{4, 2, 0}, odd{3, 1};
-  return parity == 0 ? even : odd;
-}
-torch::Tensor g_matrix(int64_t parity, const torch::TensorOptions& options) {
-  return parity == 0
-             ? torch::tensor({1.f, 0.f, 0.f, 0.5f, 0.5f, 0.5f, 0.5f, -0.5f, 0.5f, 0.f, 0.f, 1.f},
-                             options)
-                   .view({4, 3})
-             : torch::tensor({1.f, 0.f, 1.f, 1.f, 0.f, 1.f}, options).view({3, 2});
+// conv2d(x, weight, bias, stride 2, padding 2) is the input gradient of the transposed layer with
+// the same weight, read as (C, Co, 5, 5) = (out, in, 5, 5): the forward pass here is that
+// gradient, the input gradient the transposed layer's forward pass, and the weight gradient the
+// transposed layer's with the two activations' roles swapped.
+class ConvFunction : public torch::autograd::Function<ConvFunction> {
+ public:
+  // x (N, in, H, W), H and W multiples of 4; u (kPositions, out, in); bias (out). Returns
+  // (N, out, H/2, W/2), channels-last.
+  static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& x,
+                               const torch::Tensor& bias, const torch::Tensor& u, bool pooled) {
+    const auto uc = u.contiguous();
+    const auto xn = x.permute({0, 2, 3, 1}).contiguous();  // NHWC
+    const auto g = transposed_backward_nhwc(torch::Tensor(), xn, uc, /*want_x=*/true,
+                                            /*want_u=*/false, pooled);
+    auto out = interior_nchw(g.gxp) + bias.view({1, -1, 1, 1});  // channels-last
+    ctx->save_for_backward({xn, uc});
+    ctx->saved_data["pooled"] = pooled;
+    ctx->saved_data["x_channels_last"] = is_channels_last(x);
+    return out;
+  }
+
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    const auto saved = ctx->get_saved_variables();
+    const bool pooled = ctx->saved_data["pooled"].toBool();
+    const auto gyp = padded_nhwc(grads[0]);
+    variable_list out(4);
+    if (ctx->needs_input_grad(0)) {
+      out[0] = in_input_layout(
+          transposed_nhwc(gyp, saved[1], nullptr, pooled).permute({0, 3, 1, 2}), ctx);
+    }
+    if (ctx->needs_input_grad(1)) out[1] = grads[0].sum({0, 2, 3});
+    out[2] = transposed_backward_nhwc(gyp, saved[0], saved[1], /*want_x=*/false,
+                                      ctx->needs_input_grad(2), pooled)
+                 .gu;
+    return out;
+  }
+};
+
+// The 1-D weight transforms G (rows: transform positions; columns: taps in correlation order)
+// and the kernel taps they take, per output parity.
+constexpr float kG23[4][3] = {{1, 0, 0}, {0.5f, 0.5f, 0.5f}, {0.5f, -0.5f, 0.5f}, {0, 0, 1}};
+constexpr float kG22[3][2] = {{1, 0}, {1, 1}, {0, 1}};
+constexpr int kTaps23[3] = {4, 2, 0};
+constexpr int kTaps22[2] = {3, 1};
+
+// The (kPositions, 25) matrix taking a 5x5 kernel to all four phases' transform positions: row
+// phase_offset + i*B + j, column ky*5 + kx holds Gy[i][k] Gx[j][l], where ky and kx are the
+// phase's k-th and l-th taps (Gy (x) Gx applied to the phase's taps).
+torch::Tensor weight_transform_matrix() {
+  auto m = torch::zeros({kPositions, 25});
+  auto a = m.accessor<float, 2>();
+  for (int phase = 0; phase < kPhases; ++phase) {
+    const bool y23 = phase / 2 == 0, x23 = phase % 2 == 0;
+    const int rows_y = y23 ? 4 : 3, rows_x = x23 ? 4 : 3, taps_y = y23 ? 3 : 2,
+              taps_x = x23 ? 3 : 2;
+    const int64_t offset = phase_offset(phase);
+    for (int i = 0; i < rows_y; ++i) {
+      for (int j = 0; j < rows_x; ++j) {
+        for (int k = 0; k < taps_y; ++k) {
+          for (int l = 0; l < taps_x; ++l) {
+            const float gy = y23 ? kG23[i][k] : kG22[i][k];
+            const float gx = x23 ? kG23[j][l] : kG22[j][l];
+            const int ky = y23 ? kTaps23[k] : kTaps22[k], kx = x23 ? kTaps23[l] : kTaps22[l];
+            a[offset + i * rows_x + j][ky * 5 + kx] = gy * gx;
+          }
+        }
+      }
+    }
+  }
+  return m;
 }
 
-// weight (C, Co, 5, 5) -> U (A*B, C, Co) of one phase, differentiably: one matrix product of
-// Gy (x) Gx (A*B by ka*kb) with the phase's taps (ka*kb by C*Co).
-torch::Tensor weight_transform(const torch::Tensor& weight, int64_t py, int64_t px) {
-  const auto options = weight.options().requires_grad(false);
-  const auto ty = torch::tensor(taps(py), options.dtype(torch::kLong));
-  const auto tx = torch::tensor(taps(px), options.dtype(torch::kLong));
-  const auto gy = g_matrix(py, options), gx = g_matrix(px, options);
-  const int64_t a = gy.size(0), b = gx.size(0), ka = gy.size(1), kb = gx.size(1);
-  const auto kron = (gy.view({a, 1, ka, 1}) * gx.view({1, b, 1, kb})).reshape({a * b, ka * kb});
-  const auto g =
-      weight.index_select(2, ty).index_select(3, tx).permute({2, 3, 0, 1}).reshape({ka * kb, -1});
-  return at::mm(kron, g).view({a * b, weight.size(0), weight.size(1)});
+// weight (C, Co, 5, 5) -> U (kPositions, C, Co), differentiably: one matrix product.
+torch::Tensor weight_transform(const torch::Tensor& weight) {
+  static const torch::Tensor matrix = weight_transform_matrix();
+  const int64_t C = weight.size(0), Co = weight.size(1);
+  return at::mm(matrix.to(weight.dtype()), weight.reshape({C * Co, 25}).t())
+      .view({kPositions, C, Co});
 }
 
 // Narrower layers are slower this way than LibTorch's (2 threads, batch 128, forward and backward):
@@ -462,33 +572,66 @@ torch::Tensor weight_transform(const torch::Tensor& weight, int64_t py, int64_t 
 // are too narrow, and their tiles' transforms too large, for the halved multiplications to pay.
 constexpr int64_t kMinOutChannels = 128;
 
-// G's geometry, the one winograd_conv_transpose computes.
+// G's geometry, the one winograd_conv_transpose computes (and D's, winograd_conv).
 constexpr int64_t kStride = 2, kPadding = 2, kOutputPadding = 1;
+
+// Whether the transposed layer's sizes fit the tiles: an input (N, C, H, W) with even H and W, and
+// a 5x5 weight whose dimension x_channels_dim matches C. The convolution (x_channels_dim 1) is
+// the transposed layer from its output to its input, whose H / 2 and W / 2 must then be even.
+bool winograd_shapes(const torch::Tensor& x, const torch::Tensor& weight, int64_t x_channels_dim) {
+  const int64_t multiple = x_channels_dim == 0 ? 2 : 4;
+  return x.dim() == 4 && weight.dim() == 4 && x.size(2) % multiple == 0 &&
+         x.size(3) % multiple == 0 && weight.size(x_channels_dim) == x.size(1) &&
+         weight.size(2) == 5 && weight.size(3) == 5;
+}
+
+// Whether the layer here computes this input and weight: training, CPU fp32 operands of fitting
+// sizes, a weight dimension 1 (the transposed layer's outputs, the convolution's inputs) of at
+// least kMinOutChannels, and no CPU autocast.
+bool winograd_applies(const torch::Tensor& x, const torch::Tensor& weight, int64_t x_channels_dim) {
+  return torch::GradMode::is_enabled() && winograd_shapes(x, weight, x_channels_dim) &&
+         weight.size(1) >= kMinOutChannels && x.device().is_cpu() &&
+         x.scalar_type() == torch::kFloat && weight.scalar_type() == torch::kFloat &&
+         !cpu_autocast_enabled();
+}
+
+// Applies Function (WinogradFunction or ConvFunction) with the weight's transform.
+template <class Function>
+torch::Tensor apply_winograd(const torch::Tensor& x, const torch::Tensor& weight,
+                             const torch::Tensor& bias, int64_t out_channels) {
+  const auto b = bias.defined() ? bias : at::zeros({out_channels}, weight.options());
+  const bool pooled =
+      torch::GradMode::is_enabled() && (x.requires_grad() || weight.requires_grad());
+  return Function::apply(x, b, weight_transform(weight), pooled);
+}
 
 }  // namespace
 
 bool winograd_conv_transpose_applies(const torch::Tensor& x, const torch::Tensor& weight) {
-  return torch::GradMode::is_enabled() && weight.dim() == 4 && weight.size(1) >= kMinOutChannels &&
-         x.device().is_cpu() && x.scalar_type() == torch::kFloat &&
-         weight.scalar_type() == torch::kFloat && x.dim() == 4 && x.size(2) % 2 == 0 &&
-         x.size(3) % 2 == 0 && weight.size(0) == x.size(1) && weight.size(2) == 5 &&
-         weight.size(3) == 5 && !cpu_autocast_enabled();
+  return winograd_applies(x, weight, 0);
+}
+
+bool winograd_conv_applies(const torch::Tensor& x, const torch::Tensor& weight) {
+  return winograd_applies(x, weight, 1);
 }
 
 torch::Tensor winograd_conv_transpose(const torch::Tensor& x, const torch::Tensor& weight,
                                       const torch::Tensor& bias) {
-  const auto b = bias.defined() ? bias : at::zeros({weight.size(1)}, weight.options());
-  const bool pooled =
-      torch::GradMode::is_enabled() && (x.requires_grad() || weight.requires_grad());
-  return WinogradFunction::apply(x, b, weight_transform(weight, 0, 0),
-                                 weight_transform(weight, 0, 1), weight_transform(weight, 1, 0),
-                                 weight_transform(weight, 1, 1), pooled);
+  return apply_winograd<WinogradFunction>(x, weight, bias, weight.size(1));
 }
 
+torch::Tensor winograd_conv(const torch::Tensor& x, const torch::Tensor& weight,
+                            const torch::Tensor& bias) {
+  TORCH_CHECK(winograd_shapes(x, weight, 1),
+              "winograd_conv: needs x (N, in, H, W) with H and W multiples of 4 and a weight "
+              "(out, in, 5, 5)");
+  return apply_winograd<ConvFunction>(x, weight, bias, weight.size(0));
+}
+
+// Inside an emulated bf16 scope (precision.h) the emulation runs an fp32 kernel on the rounded
+// operands, with autocast off: these where they apply.
 torch::Tensor winograd_layer_forward(torch::nn::ConvTranspose2d& layer, const torch::Tensor& x) {
   if (bf16_emulated()) {
-    // The emulation runs an fp32 kernel on the rounded operands, with autocast off: this one where
-    // it applies.
     return emulate_bf16(
         x, layer->weight, layer->bias,
         [](const torch::Tensor& in, const torch::Tensor& w, const torch::Tensor& b) {
@@ -501,6 +644,19 @@ torch::Tensor winograd_layer_forward(torch::nn::ConvTranspose2d& layer, const to
     return winograd_conv_transpose(x, layer->weight, layer->bias);
   }
   return conv_transpose_forward(layer, x, kStride, kPadding, kOutputPadding);
+}
+
+torch::Tensor winograd_layer_forward(torch::nn::Conv2d& layer, const torch::Tensor& x) {
+  if (bf16_emulated()) {
+    return emulate_bf16(
+        x, layer->weight, layer->bias,
+        [](const torch::Tensor& in, const torch::Tensor& w, const torch::Tensor& b) {
+          return winograd_conv_applies(in, w) ? winograd_conv(in, w, b)
+                                              : torch::conv2d(in, w, b, kStride, kPadding);
+        });
+  }
+  if (winograd_conv_applies(x, layer->weight)) return winograd_conv(x, layer->weight, layer->bias);
+  return conv_forward(layer, x, kStride, kPadding);
 }
 
 int64_t winograd_scratch_bytes() { return pool().bytes(); }

@@ -78,7 +78,7 @@ Gan::Gan(const Config& config, int64_t channels, const torch::Device& device)
   }
   const UpconvKind upconv = resolve_upconv(config.model.upconv, device, config.run.amp);
   generator = Generator(config.model, channels, upconv);
-  discriminator = Discriminator(config.model, channels, upconv == UpconvKind::kGemm);
+  discriminator = Discriminator(config.model, channels, upconv);
   init_weights(*generator, config.model.init, config.model.init_std);
   init_weights(*discriminator, config.model.init, config.model.init_std);
   generator->to(device);

@@ -194,7 +194,7 @@ TEST(GemmLayerTest, NetworksMatchLibTorchsBf16Layers) {
   auto run = [&](int mode) {
     torch::manual_seed(8);
     Generator g(options, 3, mode == 2 ? UpconvKind::kGemm : UpconvKind::kNative);
-    Discriminator d(options, 3, mode == 2);
+    Discriminator d(options, 3, mode == 2 ? UpconvKind::kGemm : UpconvKind::kNative);
     init_weights(*g, "normal", 0.05);
     init_weights(*d, "normal", 0.05);
     g->eval();  // batch norm on running statistics: the same function in every pass

@@ -70,6 +70,108 @@ TEST_P(WinogradTest, MatchesConvTranspose2dToFloatRounding) {
 
 INSTANTIATE_TEST_SUITE_P(Shapes, WinogradTest, ::testing::ValuesIn(kCases));
 
+// D's stride-2 convolution the same way (as the transposed layer read the other way), against
+// direct float64 sums, for D's wide layer, the narrower ones it is not used for, and odd shapes.
+class WinogradConvTest : public ::testing::TestWithParam<Case> {};
+
+TEST_P(WinogradConvTest, MatchesConv2dToFloatRounding) {
+  const Case c = GetParam();
+  torch::manual_seed(7);
+  auto x = torch::randn({c.batch, c.in, c.h, c.w}).requires_grad_(true);
+  auto w = (torch::randn({c.out, c.in, 5, 5}) * 0.1).requires_grad_(true);
+  auto b = torch::randn({c.out}).requires_grad_(true);
+  auto y = winograd_conv(x, w, b);
+  ASSERT_EQ(y.sizes(), (std::vector<int64_t>{c.batch, c.out, c.h / 2, c.w / 2}));
+  auto g = torch::randn_like(y);
+  auto grads = torch::autograd::grad({y}, {x, w, b}, {g});
+
+  auto x64 = x.detach().to(torch::kDouble).requires_grad_(true);
+  auto w64 = w.detach().to(torch::kDouble).requires_grad_(true);
+  auto b64 = b.detach().to(torch::kDouble).requires_grad_(true);
+  auto y64 = F::conv2d(x64, w64, F::Conv2dFuncOptions().stride(2).padding(2).bias(b64));
+  auto grads64 = torch::autograd::grad({y64}, {x64, w64, b64}, {g.to(torch::kDouble)});
+
+  EXPECT_LT(relative(y, y64), 2e-6) << c;
+  EXPECT_LT(relative(grads[0], grads64[0]), 2e-6) << c << " input gradient";
+  EXPECT_LT(relative(grads[1], grads64[1]), 2e-6) << c << " weight gradient";
+  EXPECT_LT(relative(grads[2], grads64[2]), 2e-6) << c << " bias gradient";
+}
+
+// Sizes are the convolution's input: D's 128 -> 256 at 8x8 and 64 -> 128 at 16x16, its first
+// layer, and odd channel counts, non-square inputs and a single 2x2 output tile.
+INSTANTIATE_TEST_SUITE_P(Shapes, WinogradConvTest,
+                         ::testing::ValuesIn(std::vector<Case>{{128, 256, 8, 8, 2},
+                                                               {64, 128, 16, 16, 2},
+                                                               {3, 64, 32, 32, 1},
+                                                               {5, 7, 8, 12, 3},
+                                                               {130, 70, 4, 8, 2},
+                                                               {1, 1, 4, 4, 1}}));
+
+// In a channels-last input, and without gradients for the input (D's first layer on real
+// images) or for the weight (the G step, D frozen): the same results.
+TEST(WinogradConvTest, LayoutsAndPartialGradients) {
+  torch::manual_seed(8);
+  auto x = torch::randn({2, 128, 8, 8});
+  auto w = (torch::randn({16, 128, 5, 5}) * 0.1).requires_grad_(true);
+  auto b = torch::randn({16});
+  const auto expected = F::conv2d(x, w, F::Conv2dFuncOptions().stride(2).padding(2).bias(b));
+  auto y = winograd_conv(x.contiguous(torch::MemoryFormat::ChannelsLast), w, b);
+  EXPECT_TRUE(torch::allclose(y, expected, 1e-4, 1e-5));
+  const auto gw = torch::autograd::grad({y.square().sum()}, {w})[0];
+  const auto ew = torch::autograd::grad({expected.square().sum()}, {w})[0];
+  EXPECT_TRUE(torch::allclose(gw, ew, 1e-4, 1e-3));
+
+  auto xg = x.clone().requires_grad_(true);
+  const auto wf = w.detach();
+  const auto gx = torch::autograd::grad({winograd_conv(xg, wf, b).square().sum()}, {xg})[0];
+  const auto ex = torch::autograd::grad(
+      {F::conv2d(xg, wf, F::Conv2dFuncOptions().stride(2).padding(2).bias(b)).square().sum()},
+      {xg})[0];
+  EXPECT_TRUE(torch::allclose(gx, ex, 1e-4, 1e-4));
+}
+
+TEST(WinogradConvTest, AppliesOnlyToWideInputs) {
+  const auto x = torch::zeros({1, 128, 8, 8});
+  const auto w = torch::zeros({256, 128, 5, 5});
+  EXPECT_TRUE(winograd_conv_applies(x, w));
+  EXPECT_FALSE(winograd_conv_applies(torch::zeros({1, 64, 16, 16}), torch::zeros({128, 64, 5, 5})));
+  EXPECT_FALSE(winograd_conv_applies(torch::zeros({1, 128, 7, 8}), w));  // odd height
+  EXPECT_FALSE(winograd_conv_applies(torch::zeros({1, 128, 8, 6}), w));  // odd output width
+  EXPECT_FALSE(winograd_conv_applies(torch::zeros({1, 256, 8, 8}), w));  // channels mismatch
+  {
+    torch::NoGradGuard no_grad;
+    EXPECT_FALSE(winograd_conv_applies(x, w));
+  }
+  Bf16Autocast autocast(true, at::kCPU, /*emulate=*/false);
+  EXPECT_FALSE(winograd_conv_applies(x, w));
+}
+
+// The discriminator with G's kind winograd holds LibTorch's layers and gives their outputs and
+// gradients: the reference D's c3 (128 -> 256) is computed the Winograd way, c1 and c2 are not.
+TEST(WinogradConvTest, DiscriminatorMatchesTheNativeOne) {
+  ModelOptions options;
+  torch::manual_seed(9);
+  Discriminator native(options, 3, UpconvKind::kNative);
+  Discriminator winograd(options, 3, UpconvKind::kWinograd);
+  ASSERT_TRUE(winograd_conv_applies(torch::zeros({4, 128, 8, 8}),
+                                    winograd->named_parameters()["c3.weight"]));
+  {
+    torch::NoGradGuard no_grad;
+    auto from = native->named_parameters();
+    ASSERT_EQ(from.size(), winograd->named_parameters().size());
+    for (auto& p : winograd->named_parameters()) p.value().copy_(from[p.key()]);
+  }
+  auto x = (torch::rand({4, 3, 32, 32}) * 2 - 1).requires_grad_(true);
+  auto a = native->forward(x);
+  auto b = winograd->forward(x);
+  EXPECT_TRUE(torch::allclose(a, b, 1e-4, 1e-5));
+  auto ga = torch::autograd::grad({a.square().sum()}, {x, native->named_parameters()["c3.weight"]});
+  auto gb =
+      torch::autograd::grad({b.square().sum()}, {x, winograd->named_parameters()["c3.weight"]});
+  EXPECT_LT((ga[0] - gb[0]).abs().max().item<double>(), 1e-4 * ga[0].abs().max().item<double>());
+  EXPECT_LT((ga[1] - gb[1]).abs().max().item<double>(), 1e-4 * ga[1].abs().max().item<double>());
+}
+
 // Scratch buffers are reused between calls: two graphs alive at once, then their backward passes
 // in the other order, must each get their own gradients.
 TEST(WinogradConvTransposeTest, GraphsAliveTogetherKeepTheirOwnBuffers) {

@@ -18,9 +18,10 @@ namespace dcgan {
 // The reference's image size; model.image_size may also be 64.
 constexpr int64_t kImageSize = 32;
 
-// Which transposed-convolution implementation G uses. All hold the same parameters.
-// kWinograd: winograd_conv_transpose.h on the CPU in fp32 (also as emulated bf16's fp32 kernel),
-// LibTorch's (kNative) elsewhere. kGemm: gemm_conv.h's form, for G's and D's wide layers, under
+// Which transposed-convolution implementation G uses, and for kWinograd and kGemm D's convolutions
+// too. All hold the same parameters.
+// kWinograd: winograd_conv_transpose.h on the CPU in fp32 (also as emulated bf16's fp32 kernel)
+// for G's and D's wide layers, LibTorch's (kNative) elsewhere. kGemm: gemm_conv.h's form, for G's and D's wide layers, under
 // CPU bf16 autocast on a CPU with native bf16, LibTorch's elsewhere.
 enum class UpconvKind { kNative, kPhase, kWinograd, kGemm };
 // `auto` picks, on the CPU, kPhase with LibTorch 1.13 (its CPU transposed conv is slow); from
@@ -77,9 +78,10 @@ TORCH_MODULE(Generator);
 // Layers: c1..c3 (c4 at 64), bn2, bn3 (bn4 at 64), fc.
 class DiscriminatorImpl : public torch::nn::Module {
  public:
-  // gemm: the convolutions in gemm_conv.h's form where it applies (native CPU bf16 autocast), as
-  // G's with UpconvKind::kGemm.
-  DiscriminatorImpl(const ModelOptions& options, int64_t channels, bool gemm = false);
+  // upconv: G's kind, whose kWinograd and kGemm also take D's wide convolutions where they apply
+  // (winograd_conv_transpose.h, gemm_conv.h); kNative and kPhase keep LibTorch's.
+  DiscriminatorImpl(const ModelOptions& options, int64_t channels,
+                    UpconvKind upconv = UpconvKind::kNative);
   torch::Tensor forward(const torch::Tensor& x);
 
   // As GeneratorImpl::set_batch_norm_sync.
@@ -90,7 +92,7 @@ class DiscriminatorImpl : public torch::nn::Module {
   torch::Tensor norm(torch::nn::BatchNorm2d& bn, const torch::Tensor& x);
 
   std::shared_ptr<const BatchNormSync> bn_sync_;
-  bool gemm_;
+  UpconvKind upconv_;
   double slope_;
   int64_t image_size_;
   std::vector<torch::nn::Conv2d> convs_;
