@@ -20,6 +20,7 @@
 
 #include "buffer_pool.h"
 #include "dcgan/model/precision.h"
+#include "layout.h"
 
 namespace dcgan {
 namespace {
@@ -127,21 +128,6 @@ torch::Tensor product(const torch::Tensor& a, const torch::Tensor& b, bool poole
   return at::mm_out(out, a, b);
 }
 
-// (N, C, H, W) in any layout -> NHWC contiguous (N, H, W, C).
-torch::Tensor nhwc(const torch::Tensor& t) { return t.permute({0, 2, 3, 1}).contiguous(); }
-// NHWC (N, H, W, C) -> the (N, C, H, W) view of it (channels-last strides).
-torch::Tensor nchw_view(const torch::Tensor& t) { return t.permute({0, 3, 1, 2}); }
-// The output and the input's gradient in the input's layout (NCHW or channels-last), as LibTorch's
-// convolutions: an elementwise op between tensors of different layouts (an activation and its
-// gradient) runs 10 to 20 times slower than between two of one layout (leaky ReLU's backward, bf16,
-// 2 threads).
-bool is_nchw(const torch::Tensor& x) {
-  return x.suggest_memory_format() == at::MemoryFormat::Contiguous;
-}
-torch::Tensor as_input(const torch::Tensor& grad, const c10::IValue& nchw) {
-  return nchw.toBool() ? grad.contiguous() : grad;
-}
-
 // Weight (a, b, 5, 5) -> (a, 25 * b), taps before b; and back.
 torch::Tensor taps_last(const torch::Tensor& w) {
   return w.permute({0, 2, 3, 1}).reshape({w.size(0), kTaps * w.size(1)});
@@ -173,7 +159,7 @@ class TransposedFunction : public torch::autograd::Function<TransposedFunction> 
     ctx->saved_data["x_nchw"] = is_nchw(x);
     const auto cols = product(rows, wt, pooled);
     return as_input(nchw_view(gather(cols, bias.numel() > 0 ? bias : torch::Tensor(), n, h, w)),
-                    ctx->saved_data["x_nchw"]);
+                    ctx->saved_data["x_nchw"].toBool());
   }
 
   static variable_list backward(AutogradContext* ctx, variable_list grads) {
@@ -187,7 +173,8 @@ class TransposedFunction : public torch::autograd::Function<TransposedFunction> 
     const auto u = spread(gy, h, w, /*pooled=*/true);       // (N*H*W, 25*out)
     torch::Tensor gx, gw, gb;
     if (ctx->needs_input_grad(0)) {
-      gx = as_input(nchw_view(at::mm(u, wt.t()).view({n, h, w, in})), ctx->saved_data["x_nchw"]);
+      gx = as_input(nchw_view(at::mm(u, wt.t()).view({n, h, w, in})),
+                    ctx->saved_data["x_nchw"].toBool());
     }
     if (ctx->needs_input_grad(1)) gw = taps_back(at::mm(rows.t().contiguous(), u), in, out);
     if (ctx->needs_input_grad(2) && ctx->saved_data["bias"].toBool()) {
@@ -213,7 +200,8 @@ class ConvFunction : public torch::autograd::Function<ConvFunction> {
     ctx->saved_data["shape"] = std::vector<int64_t>{n, h, w, weight.size(1), weight.size(0)};
     ctx->saved_data["bias"] = has_bias;
     ctx->saved_data["x_nchw"] = is_nchw(x);
-    return as_input(nchw_view(y.view({n, h, w, weight.size(0)})), ctx->saved_data["x_nchw"]);
+    return as_input(nchw_view(y.view({n, h, w, weight.size(0)})),
+                    ctx->saved_data["x_nchw"].toBool());
   }
 
   static variable_list backward(AutogradContext* ctx, variable_list grads) {
@@ -227,7 +215,7 @@ class ConvFunction : public torch::autograd::Function<ConvFunction> {
     torch::Tensor gx, gw, gb;
     if (ctx->needs_input_grad(0)) {
       gx = as_input(nchw_view(gather(product(gy, wc, /*pooled=*/true), torch::Tensor(), n, h, w)),
-                    ctx->saved_data["x_nchw"]);
+                    ctx->saved_data["x_nchw"].toBool());
     }
     if (ctx->needs_input_grad(1)) gw = taps_back(at::mm(gy.t().contiguous(), u), out, in);
     if (ctx->needs_input_grad(2) && ctx->saved_data["bias"].toBool()) {

@@ -21,6 +21,7 @@
 
 #include "buffer_pool.h"
 #include "dcgan/model/precision.h"
+#include "layout.h"
 
 namespace dcgan {
 namespace {
@@ -435,21 +436,7 @@ torch::Tensor padded_nhwc(const torch::Tensor& x) {
 
 // The interior of a padded NHWC tensor, as (N, C, H, W) (channels-last strides).
 torch::Tensor interior_nchw(const torch::Tensor& padded) {
-  return padded.narrow(1, 1, padded.size(1) - 2)
-      .narrow(2, 1, padded.size(2) - 2)
-      .permute({0, 3, 1, 2});
-}
-
-// An input gradient in its input's layout (saved as "x_channels_last"): a gradient in another
-// layout than its activation makes the elementwise backward passes before it (batch norm, leaky
-// ReLU) many times slower.
-torch::Tensor in_input_layout(const torch::Tensor& grad, AutogradContext* ctx) {
-  return ctx->saved_data["x_channels_last"].toBool()
-             ? grad.contiguous(torch::MemoryFormat::ChannelsLast)
-             : grad.contiguous();
-}
-bool is_channels_last(const torch::Tensor& x) {
-  return x.suggest_memory_format() == torch::MemoryFormat::ChannelsLast;
+  return nchw_view(padded.narrow(1, 1, padded.size(1) - 2).narrow(2, 1, padded.size(2) - 2));
 }
 
 class WinogradFunction : public torch::autograd::Function<WinogradFunction> {
@@ -466,19 +453,19 @@ class WinogradFunction : public torch::autograd::Function<WinogradFunction> {
     // computing it again in the backward pass took no measurable time (docs/PERFORMANCE.md).
     ctx->save_for_backward({xp, uc});
     ctx->saved_data["pooled"] = pooled;
-    ctx->saved_data["x_channels_last"] = is_channels_last(x);
-    return out.permute({0, 3, 1, 2});
+    ctx->saved_data["x_nchw"] = is_nchw(x);
+    return nchw_view(out);
   }
 
   static variable_list backward(AutogradContext* ctx, variable_list grads) {
     const auto saved = ctx->get_saved_variables();
-    const auto gout = grads[0].permute({0, 2, 3, 1}).contiguous();  // NHWC
+    const auto gout = nhwc(grads[0]);
     const bool want_x = ctx->needs_input_grad(0);
     const auto g =
         transposed_backward_nhwc(saved[0], gout, saved[1], want_x, ctx->needs_input_grad(2),
                                  ctx->saved_data["pooled"].toBool());
     variable_list out(4);  // the last for `pooled`
-    if (want_x) out[0] = in_input_layout(interior_nchw(g.gxp), ctx);
+    if (want_x) out[0] = as_input(interior_nchw(g.gxp), ctx->saved_data["x_nchw"].toBool());
     if (ctx->needs_input_grad(1)) out[1] = gout.view({-1, gout.size(3)}).sum(0);
     out[2] = g.gu;
     return out;
@@ -496,13 +483,13 @@ class ConvFunction : public torch::autograd::Function<ConvFunction> {
   static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& x,
                                const torch::Tensor& bias, const torch::Tensor& u, bool pooled) {
     const auto uc = u.contiguous();
-    const auto xn = x.permute({0, 2, 3, 1}).contiguous();  // NHWC
+    const auto xn = nhwc(x);
     const auto g = transposed_backward_nhwc(torch::Tensor(), xn, uc, /*want_x=*/true,
                                             /*want_u=*/false, pooled);
     auto out = interior_nchw(g.gxp) + bias.view({1, -1, 1, 1});  // channels-last
     ctx->save_for_backward({xn, uc});
     ctx->saved_data["pooled"] = pooled;
-    ctx->saved_data["x_channels_last"] = is_channels_last(x);
+    ctx->saved_data["x_nchw"] = is_nchw(x);
     return out;
   }
 
@@ -512,8 +499,8 @@ class ConvFunction : public torch::autograd::Function<ConvFunction> {
     const auto gyp = padded_nhwc(grads[0]);
     variable_list out(4);
     if (ctx->needs_input_grad(0)) {
-      out[0] = in_input_layout(
-          transposed_nhwc(gyp, saved[1], nullptr, pooled).permute({0, 3, 1, 2}), ctx);
+      out[0] = as_input(nchw_view(transposed_nhwc(gyp, saved[1], nullptr, pooled)),
+                        ctx->saved_data["x_nchw"].toBool());
     }
     if (ctx->needs_input_grad(1)) out[1] = grads[0].sum({0, 2, 3});
     out[2] = transposed_backward_nhwc(gyp, saved[0], saved[1], /*want_x=*/false,
