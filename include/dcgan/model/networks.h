@@ -21,8 +21,9 @@ constexpr int64_t kImageSize = 32;
 // Which transposed-convolution implementation G uses, and for kWinograd and kGemm D's convolutions
 // too. All hold the same parameters.
 // kWinograd: winograd_conv_transpose.h on the CPU in fp32 (also as emulated bf16's fp32 kernel)
-// for G's and D's wide layers, LibTorch's (kNative) elsewhere. kGemm: gemm_conv.h's form, for G's and D's wide layers, under
-// CPU bf16 autocast on a CPU with native bf16, LibTorch's elsewhere.
+// for G's and D's wide layers, LibTorch's (kNative) elsewhere. kGemm: gemm_conv.h's form, for
+// G's and D's wide layers, under CPU bf16 autocast on a CPU with native bf16, LibTorch's
+// elsewhere.
 enum class UpconvKind { kNative, kPhase, kWinograd, kGemm };
 // `auto` picks, on the CPU, kPhase with LibTorch 1.13 (its CPU transposed conv is slow); from
 // LibTorch 2 on, at 1 or 2 intra-op threads (at::get_num_threads() now: set the thread count
