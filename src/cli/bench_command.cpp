@@ -15,6 +15,7 @@
 #include "dcgan/model/networks.h"
 #include "dcgan/train/device.h"
 #include "dcgan/train/gan.h"
+#include "dcgan/train/profile.h"
 
 namespace dcgan {
 namespace {
@@ -94,6 +95,10 @@ void setup_bench(CLI::App& app) {
   cmd->add_option("--cache", options->cache_dir,
                   "folder format: keep the decoded images in this folder and reuse them "
                   "(data.cache; default: no cache, every load decodes)");
+  cmd->add_option("--profile", options->profile,
+                  "also run --steps steps under LibTorch's profiler and print the N operators "
+                  "(by name and input shapes) with the most self time")
+      ->check(CLI::Range(int64_t{1}, int64_t{100000}));
   cmd->callback([options]() { run_bench(*options); });
 }
 
@@ -205,6 +210,16 @@ void run_bench(const BenchCommandOptions& options) {
   // Averaging the gradients, waiting for the slowest rank included.
   if (group) std::printf(", communication %.1f%%", 100 * phases.communication / total);
   std::printf("\n");
+
+  if (options.profile > 0) {
+    const auto times = profile_operators([&] {
+      for (int64_t i = 0; i < options.steps; ++i) step(nullptr);
+      synchronize(device);
+    });
+    std::printf("profile: self time per step over %lld steps, by operator and input shapes\n%s",
+                static_cast<long long>(options.steps),
+                format_profile(times, options.steps, static_cast<size_t>(options.profile)).c_str());
+  }
 
   // Preparing a batch: gather uint8 images in epoch order, copy to the device, scale to [-1, 1].
   {

@@ -12,6 +12,7 @@
 #include "dcgan/model/gemm_conv.h"
 
 #include <ATen/Parallel.h>
+#include <ATen/record_function.h>
 #include <c10/core/impl/LocalDispatchKeySet.h>
 #include <torch/version.h>
 
@@ -102,6 +103,7 @@ BufferPool& pool() {
 // (N, 2H, 2W, C) contiguous -> (N*H*W, 25*C), in a pooled buffer where `pooled`.
 torch::Tensor spread(const torch::Tensor& large, int64_t h, int64_t w, bool pooled) {
   const int64_t n = large.size(0), c = large.size(3);
+  RECORD_USER_SCOPE("dcgan::gemm_spread");
   auto taps = pool().get({n * h * w, kTaps * c}, large.options(), pooled);
   AT_DISPATCH_FLOATING_TYPES_AND(at::kBFloat16, large.scalar_type(), "spread", [&] {
     spread_kernel(large.data_ptr<scalar_t>(), taps.data_ptr<scalar_t>(), n, h, w, c);
@@ -112,6 +114,7 @@ torch::Tensor spread(const torch::Tensor& large, int64_t h, int64_t w, bool pool
 // (N*H*W, 25*C) -> (N, 2H, 2W, C), plus bias (C) where defined.
 torch::Tensor gather(const torch::Tensor& taps, const torch::Tensor& bias, int64_t n, int64_t h,
                      int64_t w) {
+  RECORD_USER_SCOPE("dcgan::gemm_gather");
   const int64_t c = taps.size(1) / kTaps;
   auto large = at::empty({n, kStride * h, kStride * w, c}, taps.options());
   const auto b = bias.defined() ? bias.to(taps.scalar_type()).contiguous() : bias;

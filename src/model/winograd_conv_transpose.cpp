@@ -14,6 +14,7 @@
 #include "dcgan/model/winograd_conv_transpose.h"
 
 #include <ATen/Parallel.h>
+#include <ATen/record_function.h>
 
 #include <algorithm>
 #include <cstdint>
@@ -288,6 +289,7 @@ bool cpu_has_avx2() {
   }                                                                     \
   template <class Ty, class Tx, class... Args>                          \
   void name##_parallel(int64_t total, int64_t grain, Args... args) {    \
+    RECORD_USER_SCOPE("dcgan::winograd_" #name);                        \
     at::parallel_for(0, total, grain, [&](int64_t begin, int64_t end) { \
       if (cpu_has_avx2()) {                                             \
         name##_avx2<Ty, Tx>(args..., begin, end);                       \
@@ -300,6 +302,7 @@ bool cpu_has_avx2() {
 #define DCGAN_TILE_KERNEL(name)                                                               \
   template <class Ty, class Tx, class... Args>                                                \
   void name##_parallel(int64_t total, int64_t grain, Args... args) {                          \
+    RECORD_USER_SCOPE("dcgan::winograd_" #name);                                              \
     at::parallel_for(0, total, grain,                                                         \
                      [&](int64_t begin, int64_t end) { name<Ty, Tx>(args..., begin, end); }); \
   }

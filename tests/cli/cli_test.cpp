@@ -50,6 +50,23 @@ TEST(VersionTest, SaysWhetherCudaSupportIsBuiltIn) {
   EXPECT_NE(version.output.find(", CPU bf16 "), std::string::npos) << version.output;
 }
 
+// --profile lists the operators of the step by self time, the model's own layers' loops among
+// them, with a line for the rest and the total.
+TEST(BenchTest, ProfileListsTheStepsOperators) {
+  Result bench = run_dcgan("bench --device cpu --threads 2 --batch-size 4 --steps 2 --warmup 1 "
+                           "--upconv winograd --profile 400");
+  ASSERT_EQ(bench.code, 0) << bench.output;
+  EXPECT_NE(bench.output.find("profile: self time per step over 2 steps"), std::string::npos)
+      << bench.output;
+  EXPECT_NE(bench.output.find(" aten::mm ["), std::string::npos) << bench.output;
+  EXPECT_NE(bench.output.find(" dcgan::winograd_input_tiles"), std::string::npos) << bench.output;
+  EXPECT_NE(bench.output.find("total self time"), std::string::npos) << bench.output;
+
+  Result bad = run_dcgan("bench --device cpu --steps 1 --warmup 0 --profile 0");
+  EXPECT_NE(bad.code, 0) << bad.output;
+  EXPECT_NE(bad.output.find("--profile"), std::string::npos) << bad.output;
+}
+
 TEST_F(CliTest, TrainResumeAndSampleEndToEnd) {
   Result train = run_dcgan("train --config " + dir_.file("tiny.yaml") + " --name r --max-steps 3");
   ASSERT_EQ(train.code, 0) << train.output;

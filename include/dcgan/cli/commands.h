@@ -97,6 +97,7 @@ struct BenchCommandOptions {
   std::string data;            // also time loading this file
   std::string format;          // its data.format; default from the extension
   std::string cache_dir;       // --cache: the folder format's cache folder (empty: none)
+  int64_t profile = 0;         // --profile N: the N largest operators of `steps` more steps
 };
 
 struct ReportCommandOptions {
