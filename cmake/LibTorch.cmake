@@ -149,3 +149,62 @@ if(DCGAN_TORCH_CUDA)
   target_compile_definitions(dcgan_torch INTERFACE DCGAN_WITH_CUDA=1)
 endif()
 message(STATUS "dcgan: LibTorch ${Torch_VERSION} from ${DCGAN_TORCH_CONFIG_DIR}, CUDA ${DCGAN_TORCH_CUDA}")
+
+# OpenMP for dcgan's own CPU loops. LibTorch's at::parallel_for is a template in its headers; in
+# code compiled without OpenMP it runs the whole range on the calling thread (pytorch/pytorch
+# #161320), so the Winograd and GEMM forms' transforms ran on one core whatever run.threads said.
+# Where LibTorch's ATen runs on OpenMP (ATen/Config.h: AT_PARALLEL_OPENMP), dcgan is compiled
+# with it too, on the same runtime: GCC's -fopenmp uses GNU's libgomp, which PyPI's wheels
+# (torch/lib/libgomp.so.1) and Debian's package link, and the loader keeps one copy of it by its
+# soname, so at::set_num_threads sizes dcgan's loops too. Clang's -fopenmp brings LLVM's libomp,
+# a second thread pool that at::set_num_threads does not size: `auto` leaves it off there.
+#   DCGAN_OPENMP  auto (default): on where LibTorch uses OpenMP and the compiler's is libgomp
+#                 on: required (an error otherwise); off: dcgan's own loops on one thread
+set(DCGAN_OPENMP auto CACHE STRING "OpenMP for dcgan's own CPU loops: auto, on or off")
+set_property(CACHE DCGAN_OPENMP PROPERTY STRINGS auto on off)
+if(NOT DCGAN_OPENMP MATCHES "^(auto|on|off)$")
+  message(FATAL_ERROR "DCGAN_OPENMP: auto, on or off expected, found '${DCGAN_OPENMP}'")
+endif()
+set(DCGAN_HAVE_OPENMP OFF)
+set(_dcgan_openmp_why "")
+if(NOT DCGAN_OPENMP STREQUAL "off")
+  get_target_property(_dcgan_torch_include_dirs dcgan_torch INTERFACE_INCLUDE_DIRECTORIES)
+  find_file(DCGAN_ATEN_CONFIG_H ATen/Config.h PATHS ${_dcgan_torch_include_dirs} NO_DEFAULT_PATH)
+  set(_dcgan_aten_openmp "")
+  if(DCGAN_ATEN_CONFIG_H)
+    file(STRINGS "${DCGAN_ATEN_CONFIG_H}" _dcgan_aten_openmp REGEX "define AT_PARALLEL_OPENMP 1")
+  endif()
+  if(NOT _dcgan_aten_openmp)
+    set(_dcgan_openmp_why "this LibTorch's ATen does not run on OpenMP")
+  else()
+    find_package(OpenMP COMPONENTS CXX)
+    if(NOT OpenMP_CXX_FOUND)
+      set(_dcgan_openmp_why "the compiler has no OpenMP")
+    elseif(NOT "${OpenMP_CXX_LIB_NAMES}" MATCHES "gomp")
+      set(_dcgan_openmp_why "the compiler's OpenMP is ${OpenMP_CXX_LIB_NAMES}, not LibTorch's libgomp")
+    else()
+      set(DCGAN_HAVE_OPENMP ON)
+      target_compile_options(dcgan_torch INTERFACE
+        "$<$<COMPILE_LANGUAGE:CXX>:SHELL:${OpenMP_CXX_FLAGS}>")
+      target_compile_definitions(dcgan_torch INTERFACE DCGAN_WITH_OPENMP=1)
+      # The libgomp beside LibTorch's libraries where there is one (a wheel's torch/lib/, or
+      # Debian's /usr/lib/<arch>/): the copy it runs with, and no second one on the run path.
+      find_file(DCGAN_LIBGOMP libgomp.so.1 PATHS "${_dcgan_torch_libdir}" NO_DEFAULT_PATH)
+      if(DCGAN_LIBGOMP)
+        target_link_libraries(dcgan_torch INTERFACE "${DCGAN_LIBGOMP}" Threads::Threads)
+      else()
+        target_link_libraries(dcgan_torch INTERFACE OpenMP::OpenMP_CXX)
+      endif()
+    endif()
+  endif()
+  if(DCGAN_OPENMP STREQUAL "on" AND NOT DCGAN_HAVE_OPENMP)
+    message(FATAL_ERROR "DCGAN_OPENMP=on but ${_dcgan_openmp_why}")
+  endif()
+endif()
+if(DCGAN_HAVE_OPENMP)
+  message(STATUS "dcgan: OpenMP ON (dcgan's own CPU loops use run.threads)")
+elseif(DCGAN_OPENMP STREQUAL "off")
+  message(STATUS "dcgan: OpenMP OFF (DCGAN_OPENMP=off): dcgan's own CPU loops run on one thread")
+else()
+  message(STATUS "dcgan: OpenMP OFF (${_dcgan_openmp_why}): dcgan's own CPU loops run on one thread")
+endif()

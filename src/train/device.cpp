@@ -8,6 +8,7 @@
 
 #include "dcgan/error.h"
 #include "dcgan/model/cpu_math.h"
+#include "dcgan/model/parallel.h"
 #include "dcgan/model/precision.h"
 
 namespace dcgan {
@@ -85,6 +86,9 @@ std::string describe_build() {
     text += ", no CUDA support";
   }
   text += cpu_has_native_bf16() ? ", CPU bf16 native" : ", CPU bf16 emulated";
+  // Whether the model's own CPU loops (the Winograd and GEMM forms) use every intra-op thread.
+  text += ", own CPU loops on " + std::to_string(parallel_loop_threads()) + " of " +
+          std::to_string(at::get_num_threads()) + " threads";
   return text;
 }
 

@@ -3,6 +3,7 @@
 #include <stb_image.h>
 
 #include <filesystem>
+#include <regex>
 
 #include "dcgan/error.h"
 #include "testing/process.h"
@@ -48,6 +49,15 @@ TEST(VersionTest, SaysWhetherCudaSupportIsBuiltIn) {
   const bool cuda = version.output.find(" built in") != std::string::npos;
   EXPECT_EQ(cuda, DCGAN_EXPECT_CUDA == 1) << version.output;
   EXPECT_NE(version.output.find(", CPU bf16 "), std::string::npos) << version.output;
+  // The model's own loops on every intra-op thread where the build has OpenMP, else on one.
+  std::smatch loops;
+  const std::regex pattern(", own CPU loops on ([0-9]+) of ([0-9]+) threads");
+  ASSERT_TRUE(std::regex_search(version.output, loops, pattern)) << version.output;
+#if DCGAN_WITH_OPENMP
+  EXPECT_EQ(loops[1].str(), loops[2].str()) << version.output;
+#else
+  EXPECT_EQ(loops[1].str(), "1") << version.output;
+#endif
 }
 
 // --profile lists the operators of the step by self time, the model's own layers' loops among
