@@ -14,7 +14,9 @@
 #      at each batch size of BATCHES (default "128 512"), alternating with the reference
 #      (--device cuda) eagerly and, at the batch sizes of COMPILE_BATCHES (default "128"; empty:
 #      none), under torch.compile(mode="reduce-overhead"), for ROUNDS rounds; prints the medians
-#      and the ratios, and the time 25 SVHN-size epochs take at the measured rates.
+#      and the ratios, and the time 25 SVHN-size epochs take at the measured rates;
+#   5. times the training step on the machine's CPU at every core, side by side with the
+#      reference (scripts/bench.sh; CPU_BENCH=0 skips it, CPU_THREADS sets the thread counts).
 #
 #   scripts/gpu-check.sh [--cpu] [ROUNDS] [STEPS]      (defaults: 3 rounds of 50 timed steps)
 #
@@ -22,7 +24,7 @@
 # no GPU.
 # Environment: PYTHON (default python3), REF_DCGAN (default ../shared/bench/ref_dcgan.py),
 # BUILD_DIR (default build-gpu), JOBS (parallel tests, default nproc), SKIP_BUILD, TESTS,
-# TESTS_EXCLUDE, BATCHES, COMPILE_BATCHES.
+# TESTS_EXCLUDE, BATCHES, COMPILE_BATCHES, CPU_BENCH, CPU_THREADS.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -229,5 +231,17 @@ for batch in "${batches[@]}"; do
   done
 done
 [ "$bench_failed" = 0 ] || failures+=("a dcgan bench run (its rate counted as 0 above)")
+
+# 5. The machine's CPU at every core (CPU_THREADS; CPU_BENCH=0: skipped): dcgan with each layer
+#    form against the reference eager, fp32 and bf16, 2 alternating rounds of 10 steps
+#    (scripts/bench.sh; about two minutes at 16 cores). The project's own machines have 2 cores:
+#    this is where the forms' scaling over many threads is measured (docs/PERFORMANCE.md).
+if [ "${CPU_BENCH:-1}" = 1 ]; then
+  say "the CPU, $(nproc) cores: scripts/bench.sh at ${CPU_THREADS:-$(nproc)} threads"
+  if ! PYTHON="$python" DCGAN="$build_dir/dcgan" REF_DCGAN="$ref" THREADS="${CPU_THREADS:-$(nproc)}" \
+       AMP="none bf16" COMPILE=0 UPCONV="native winograd gemm" timeout 600 scripts/bench.sh 2 10; then
+    failures+=("the CPU side by side (scripts/bench.sh)")
+  fi
+fi
 [ ${#failures[@]} = 0 ] || die "failed: $(IFS=';'; echo "${failures[*]}")"
 say "all passed"

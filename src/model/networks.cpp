@@ -26,10 +26,12 @@ constexpr int64_t kStride = 2;
 // LibTorch 2 on, oneDNN's is faster than it (docs/PERFORMANCE.md).
 constexpr bool kPhaseIsFasterOnCpu = TORCH_VERSION_MAJOR < 2;
 // The Winograd form was faster than oneDNN's at 1 and 2 threads (a 2-core AMD EPYC; a 16-core
-// Intel Xeon at 2 threads) and slower at 16 (the Xeon): its batched products and transforms scale
-// worse over threads than oneDNN's convolutions. Between 3 and 15 threads it is unmeasured, and
-// `auto` keeps LibTorch's layer there. The same range for the GEMM form under native bf16, the
-// only thread counts it was measured at (docs/PERFORMANCE.md).
+// Intel Xeon at 2 threads) and slower at 16 (the Xeon). That 16-thread run predates the build
+// with OpenMP (cmake/LibTorch.cmake), when the form's transforms ran on one thread at any thread
+// count; with every thread, beyond 2 threads it is unmeasured, and `auto` keeps LibTorch's layer
+// there until it is (scripts/gpu-check.sh measures it on that machine's CPU). The same range for
+// the GEMM form under native bf16, the only thread counts it was measured at
+// (docs/PERFORMANCE.md).
 constexpr int kMaxWinogradThreads = 2;
 
 }  // namespace
