@@ -89,8 +89,8 @@ std::string format_profile(const std::vector<OperatorTime>& times, int64_t steps
   }
   std::snprintf(line, sizeof line, "%10.2f %5.1f%%  ", (total - shown) * per_step,
                 share(total - shown));
-  out += std::string(line) + "the other " + std::to_string(times.size() - std::min(rows, times.size())) +
-         " operators and shapes\n";
+  const size_t rest = times.size() - std::min(rows, times.size());
+  out += std::string(line) + "the other " + std::to_string(rest) + " operators and shapes\n";
   std::snprintf(line, sizeof line, "%10.2f         total self time\n", total * per_step);
   out += line;
   return out;
