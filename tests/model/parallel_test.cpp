@@ -1,20 +1,13 @@
 #include "dcgan/model/parallel.h"
 
 #include <gtest/gtest.h>
-#include <torch/torch.h>
+
+#include "testing/threads.h"
 
 namespace dcgan {
 namespace {
 
-// Sets LibTorch's intra-op thread count for a scope.
-class IntraOpThreads {
- public:
-  explicit IntraOpThreads(int n) : before_(torch::get_num_threads()) { torch::set_num_threads(n); }
-  ~IntraOpThreads() { torch::set_num_threads(before_); }
-
- private:
-  int before_;
-};
+using testing::IntraOpThreads;
 
 // The model's own loops (the Winograd and GEMM forms' transforms) run on every intra-op thread in
 // a build with OpenMP: without it, at::parallel_for in dcgan's code ran each on one thread.

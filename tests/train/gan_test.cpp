@@ -11,6 +11,7 @@
 #include "dcgan/error.h"
 #include "dcgan/io/checkpoint.h"
 #include "dcgan/train/capturable_adam.h"
+#include "testing/threads.h"
 
 namespace dcgan {
 namespace {
@@ -127,26 +128,15 @@ TEST(GanTest, SampleUsesEvalModeAndRestoresTraining) {
   EXPECT_TRUE(torch::allclose(all.slice(0, 2, 3), gan.sample(z.slice(0, 2, 3)), 1e-5, 1e-6));
 }
 
-// While alive, LibTorch computes on one CPU thread. 300 steps of networks this small are mostly
-// thread handoffs: two such tests side by side on 2 cores (ctest -j 2) with 2 threads each took
-// 12 s instead of 3, 36 s with a third busy process, and over 300 s once in a CI run, where on
-// one thread each they took 5 s.
-class OneThread {
- public:
-  OneThread() : threads_(at::get_num_threads()) { at::set_num_threads(1); }
-  ~OneThread() { at::set_num_threads(threads_); }
-  OneThread(const OneThread&) = delete;
-  OneThread& operator=(const OneThread&) = delete;
-
- private:
-  int threads_;
-};
-
 // A tiny task: G must learn to output a constant image, 0.5 everywhere. Returns the mean distance
 // of G's samples from it before training and the smallest seen while training (GAN training
 // oscillates, so the last value is a poor measure). Fails if the update direction is wrong.
 std::pair<double, double> learn_constant_image(Gan& gan, const torch::Device& device) {
-  OneThread one_thread;
+  // On one CPU thread: 300 steps of networks this small are mostly thread handoffs. Two such
+  // tests side by side on 2 cores (ctest -j 2) with 2 threads each took 12 s instead of 3, 36 s
+  // with a third busy process, and over 300 s once in a CI run, where on one thread each they
+  // took 5 s.
+  testing::IntraOpThreads one_thread(1);
   const torch::Tensor target = torch::full({16, 1, 32, 32}, 0.5, device);
   auto gen = at::make_generator<at::CPUGeneratorImpl>(0);
   auto distance = [&] {
