@@ -156,8 +156,13 @@ message(STATUS "dcgan: LibTorch ${Torch_VERSION} from ${DCGAN_TORCH_CONFIG_DIR},
 # Where LibTorch's ATen runs on OpenMP (ATen/Config.h: AT_PARALLEL_OPENMP), dcgan is compiled
 # with it too, on the same runtime: GCC's -fopenmp uses GNU's libgomp, which PyPI's wheels
 # (torch/lib/libgomp.so.1) and Debian's package link, and the loader keeps one copy of it by its
-# soname, so at::set_num_threads sizes dcgan's loops too. Clang's -fopenmp brings LLVM's libomp,
-# a second thread pool that at::set_num_threads does not size: `auto` leaves it off there.
+# soname, so at::set_num_threads sizes dcgan's loops too. Where LibTorch ships its libgomp under
+# another name (libgomp-<hash>.so.1: the libtorch zips, older wheels), the compiler's libgomp.so.1
+# is linked; dcgan's executables name it before LibTorch, so the loader binds LibTorch's OpenMP
+# calls to it as well and the renamed copy lies unused (seen with LD_DEBUG=bindings, a copy of the
+# wheel's LibTorch with its libgomp renamed). Clang's -fopenmp brings LLVM's libomp, which would
+# take LibTorch's calls the same way: LibTorch would run on a runtime it was not built with, which
+# no build here tests, so `auto` leaves it off there.
 #   DCGAN_OPENMP  auto (default): on where LibTorch uses OpenMP and the compiler's is libgomp
 #                 on: required (an error otherwise); off: dcgan's own loops on one thread
 set(DCGAN_OPENMP auto CACHE STRING "OpenMP for dcgan's own CPU loops: auto, on or off")
