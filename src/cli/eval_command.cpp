@@ -147,7 +147,7 @@ void setup_train_features(CLI::App& app) {
       ->check(CLI::ExistingFile);
   cmd->add_option("--data", options->data, "labelled training file (data.train)");
   cmd->add_option("--test", options->test, "labelled test file for the accuracy (data.test)");
-  cmd->add_option("--format", options->format, "svhn_mat or idx (data.format)");
+  cmd->add_option("--format", options->format, "svhn_mat, idx, cifar10 or folder (data.format)");
   cmd->add_option("--epochs", options->epochs, "training epochs (eval.feature_epochs)")
       ->check(CLI::Range(int64_t{1}, int64_t{1000}));
   cmd->add_option("--out", options->out,
