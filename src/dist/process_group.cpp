@@ -257,7 +257,8 @@ std::unique_ptr<ProcessGroup> ProcessGroup::join(const DistEnv& env, const std::
 #if DCGAN_HAVE_GLOO
     if (name == "gloo") {
       auto options = c10d::ProcessGroupGloo::Options::create(timeout_ms);
-      // The interface that reaches MASTER_ADDR's network; GLOO_SOCKET_IFNAME names one instead.
+      // Gloo's default: the address the machine's hostname resolves to (as in PyTorch);
+      // GLOO_SOCKET_IFNAME names one instead.
       const char* ifname = std::getenv("GLOO_SOCKET_IFNAME");
       if (ifname != nullptr && *ifname != '\0') {
         options->devices.push_back(c10d::ProcessGroupGloo::createDeviceForInterface(ifname));
