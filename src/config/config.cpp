@@ -375,9 +375,12 @@ void apply_yaml_file(Config& config, const std::string& path) {
   std::ostringstream text;
   // A directory opens fine on Linux and only fails on read; treat it like a missing file.
   std::error_code ignored;
-  if (!in || std::filesystem::is_directory(path, ignored) || !(text << in.rdbuf())) {
+  if (!in || std::filesystem::is_directory(path, ignored)) {
     throw ConfigError(path + ": cannot read config file (missing?)");
   }
+  // An empty file is an empty document, as one of comments only is (this sets failbit on `text`
+  // when it copies nothing, which is not an error).
+  text << in.rdbuf();
   apply_yaml_string(config, text.str(), path);
 }
 

@@ -362,6 +362,18 @@ TEST(ApplyYaml, SyntaxErrorsCarryYamlCppMessageAndLine) {
   }
 }
 
+// An empty file, like one of comments only, keeps every default: it is not a missing file.
+TEST(ApplyYamlFile, AnEmptyFileChangesNothing) {
+  testing::TempDir dir;
+  for (const std::string text : {"", "# only a comment\n"}) {
+    const std::string path = dir.file("empty.yaml");
+    testing::write_text(path, text);
+    Config config;
+    apply_yaml_file(config, path);
+    expect_same(config, Config{});
+  }
+}
+
 TEST(ApplyYamlFile, NamesThePathInEveryError) {
   testing::TempDir dir;
   const std::string missing = dir.file("missing.yaml");
