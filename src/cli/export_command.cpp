@@ -47,11 +47,12 @@ void run_export(const ExportCommandOptions& options) {
   } else {
     export_torchscript(options.out, generator, model, loaded.channels);
   }
-  std::printf("wrote %s (%s, %s weights): %lldx%lld images with %lld channels from z of %lld\n",
+  std::printf("wrote %s (%s, %s weights): %lldx%lld images with %lld channel%s from z of %lld\n",
               options.out.c_str(), format.c_str(),
               !options.no_ema && loaded.ema ? "averaged" : "trained",
               static_cast<long long>(model.image_size), static_cast<long long>(model.image_size),
-              static_cast<long long>(loaded.channels), static_cast<long long>(model.z_dim));
+              static_cast<long long>(loaded.channels), loaded.channels == 1 ? "" : "s",
+              static_cast<long long>(model.z_dim));
 }
 
 }  // namespace dcgan

@@ -237,6 +237,9 @@ TEST_F(FormatsCliTest, ExportRunsInPythonAsInDcgan) {
     Result to_ts = run_dcgan("export --ckpt " + generator + " --out " + ts);
     ASSERT_EQ(to_ts.code, 0) << to_ts.output;
     EXPECT_TRUE(contains(to_ts.output, "torchscript, averaged weights")) << to_ts.output;
+    const std::string side = std::to_string(size);
+    EXPECT_TRUE(contains(to_ts.output, side + "x" + side + " images with 3 channels from z of 100"))
+        << to_ts.output;
     Result to_st = run_dcgan("export --ckpt " + generator + " --out " + st);
     ASSERT_EQ(to_st.code, 0) << to_st.output;
 
