@@ -92,9 +92,9 @@ void print_checkpoint(const std::string& path) {
   const int64_t channels = reader.read_int("channels");
   const bool training = reader.kind() == CheckpointKind::kTraining;
   print_architecture(config, channels, training);
-  line("moving average", reader.has("generator_ema") ? "yes (train.ema " +
-                                                           std::to_string(config.train.ema) + ")"
-                                                     : "no");
+  std::ostringstream decay;  // as the config shows it: 0.99, not std::to_string's 0.990000
+  decay << config.train.ema;
+  line("moving average", reader.has("generator_ema") ? "yes (train.ema " + decay.str() + ")" : "no");
   if (training) {
     line("step", std::to_string(reader.read_int("step")));
     line("epoch", std::to_string(reader.read_int("epoch")) + " of " +

@@ -93,7 +93,7 @@ TEST_F(FormatsCliTest, SixtyFourPixelFolderRunSamplesAndDescribesItself) {
   EXPECT_TRUE(contains(info.output, "kind:              training checkpoint")) << info.output;
   EXPECT_TRUE(contains(info.output, "images:            64x64, 3 channels")) << info.output;
   EXPECT_TRUE(contains(info.output, "step:              3")) << info.output;
-  EXPECT_TRUE(contains(info.output, "moving average:    yes")) << info.output;
+  EXPECT_TRUE(contains(info.output, "moving average:    yes (train.ema 0.9)\n")) << info.output;
   EXPECT_TRUE(contains(info.output, "  image_size: 64")) << info.output;  // the config
   // The last metrics row, as metrics.csv has it.
   const std::string metrics = testing::read_text(run + "/metrics.csv");
