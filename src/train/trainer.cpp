@@ -136,6 +136,7 @@ class Trainer {
                         std::to_string(fixed_noise_.size(0)) + " vectors");
     }
     quality_resume_step_ = step_;
+    check_steps_left();  // before anything in the run directory changes
     if (writer_) {
       write_file_atomic(run_.config(), to_yaml(config_));
       metrics_ = std::make_unique<MetricsLog>(run_.metrics(), step_);
@@ -145,18 +146,11 @@ class Trainer {
   }
 
   TrainOutcome run() {
-    const TrainOptions& t = config_.train;
-    const int64_t total = t.epochs * steps_per_epoch_;
-    const int64_t stop_at = t.max_steps > 0 ? std::min(total, t.max_steps) : total;
-    if (step_ >= stop_at && step_ < total) {
-      throw ConfigError("key 'train.max_steps' is " + std::to_string(t.max_steps) +
-                        " but the run is already at step " + std::to_string(step_) +
-                        "; raise it (0 = no limit) to continue");
-    }
+    check_steps_left();
     refresh_report(RunStatus::kRunning);
     TrainOutcome outcome;
     try {
-      outcome = run_steps(stop_at);
+      outcome = run_steps(stop_step());
     } catch (const DivergedError&) {
       refresh_report(RunStatus::kDiverged);
       throw;
@@ -170,6 +164,22 @@ class Trainer {
   }
 
  private:
+  // The step training stops at: the end of the last epoch, or train.max_steps before it.
+  int64_t stop_step() const {
+    const int64_t total = config_.train.epochs * steps_per_epoch_;
+    return config_.train.max_steps > 0 ? std::min(total, config_.train.max_steps) : total;
+  }
+
+  // A resumed run that train.max_steps would stop before its first step, though epochs remain.
+  void check_steps_left() const {
+    const int64_t total = config_.train.epochs * steps_per_epoch_;
+    if (step_ >= stop_step() && step_ < total) {
+      throw ConfigError("key 'train.max_steps' is " + std::to_string(config_.train.max_steps) +
+                        " but the run is already at step " + std::to_string(step_) +
+                        "; raise it (0 = no limit) to continue");
+    }
+  }
+
   // The steps from step_ to `stop_at` (or the end of the last epoch), then the final samples and
   // checkpoint.
   TrainOutcome run_steps(int64_t stop_at) {
@@ -593,11 +603,19 @@ TrainOutcome train_resume(const std::string& run_dir, const std::vector<std::str
     throw CheckpointError(e.what());
   }
   const int64_t stored_size = config.model.image_size;
+  const int64_t stored_batch = config.train.batch_size;
   for (const auto& assignment : overrides) apply_override(config, assignment);
   if (config.model.image_size != stored_size) {
     throw ConfigError("key 'model.image_size' cannot change on resume: " + run.checkpoint() +
                       " holds a model of " + std::to_string(stored_size) + "x" +
                       std::to_string(stored_size) + " images");
+  }
+  // The step count and the place in the epoch are in batches: with another size the epoch would
+  // go on from the wrong image (or never end), and the run's length in steps would change.
+  if (config.train.batch_size != stored_batch) {
+    throw ConfigError("key 'train.batch_size' cannot change on resume: " + run.checkpoint() +
+                      " counts its steps in batches of " + std::to_string(stored_batch) +
+                      " images");
   }
   DataSplits data = load_checked_data(config);
   std::unique_ptr<ProcessGroup> group = join_group(config, dist);

@@ -252,6 +252,33 @@ TEST_F(TrainerTest, RefusesToOverwriteARun) {
   }
 }
 
+// A resume that is refused leaves the run as it was: the same config.yaml and metrics.csv.
+TEST_F(TrainerTest, ARefusedResumeChangesNothing) {
+  Config config = tiny_config(dir_, "r");
+  config.train.max_steps = 3;  // mid-epoch: batch 3 of 4
+  train_new(config, "tiny");
+  const std::string config_yaml = testing::read_text(run("r") + "/config.yaml");
+  const std::string metrics = testing::read_text(run("r") + "/metrics.csv");
+  auto refusal = [&](const std::vector<std::string>& overrides) -> std::string {
+    try {
+      train_resume(run("r"), overrides);
+    } catch (const ConfigError& e) {
+      return e.what();
+    }
+    return "no ConfigError";
+  };
+  // Another batch size would go on from the wrong image of the epoch, or never end it.
+  EXPECT_EQ(refusal({"train.max_steps=0", "train.batch_size=4"}),
+            "key 'train.batch_size' cannot change on resume: " + run("r") +
+                "/checkpoint.pt counts its steps in batches of 8 images");
+  // The step limit that stopped it, not raised.
+  EXPECT_EQ(refusal({"train.lr=0.001"}),
+            "key 'train.max_steps' is 3 but the run is already at step 3; raise it (0 = no limit) "
+            "to continue");
+  EXPECT_EQ(testing::read_text(run("r") + "/config.yaml"), config_yaml);
+  EXPECT_EQ(testing::read_text(run("r") + "/metrics.csv"), metrics);
+}
+
 TEST_F(TrainerTest, InputErrorsNameTheKey) {
   Config config = tiny_config(dir_, "b");
   config.train.batch_size = 64;
