@@ -35,17 +35,31 @@ void remove_stale_temp_files(const std::string& dir) {
 }  // namespace
 
 RunDir create_run_dir(const std::string& out_dir, const std::string& name, const std::string& stem) {
-  std::string leaf = name;
-  if (leaf.empty()) {
+  std::error_code error;
+  if (name.empty()) {
+    // The stamp has one-second resolution: runs started in the same second (a sweep launched in
+    // a loop) each claim their own folder, "<stem>-<stamp>", then "-2", "-3", ... Making the
+    // folder is the claim: std::filesystem::create_directory is true for one caller only.
     char stamp[32];
     const std::time_t now = std::time(nullptr);
     std::tm local{};
     localtime_r(&now, &local);
     std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &local);
-    leaf = stem + "-" + stamp;
+    const std::string leaf = stem + "-" + stamp;
+    if (!out_dir.empty()) create_directories(out_dir);
+    for (int n = 1; n <= 1000; ++n) {
+      const std::string numbered = n == 1 ? leaf : leaf + "-" + std::to_string(n);
+      RunDir run{(std::filesystem::path(out_dir) / numbered).string()};
+      if (std::filesystem::create_directory(run.root, error)) {
+        create_directories(run.samples());
+        return run;
+      }
+      if (error) throw IoError(run.root + ": cannot create directory (" + error.message() + ")");
+    }
+    throw IoError((std::filesystem::path(out_dir) / leaf).string() +
+                  ": cannot create directory (1000 runs of that name and second exist)");
   }
-  RunDir run{(std::filesystem::path(out_dir) / leaf).string()};
-  std::error_code error;
+  RunDir run{(std::filesystem::path(out_dir) / name).string()};
   if (std::filesystem::exists(run.root, error) && !std::filesystem::is_empty(run.root, error)) {
     throw ConfigError("run directory " + run.root +
                       " already exists and is not empty; continue it with --resume " + run.root +

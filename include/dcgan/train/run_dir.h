@@ -7,8 +7,9 @@
 
 namespace dcgan {
 
-// A new run directory `out_dir/name`; an empty name becomes "<stem>-YYYYmmdd-HHMMSS".
-// Throws ConfigError if it already holds a run (resume it instead), IoError if it cannot be made.
+// A new run directory `out_dir/name`; an empty name becomes "<stem>-YYYYmmdd-HHMMSS", with "-2",
+// "-3", ... after it where another run took that name in the same second. Throws ConfigError if
+// a named directory already holds a run (resume it instead), IoError if it cannot be made.
 RunDir create_run_dir(const std::string& out_dir, const std::string& name, const std::string& stem);
 
 // An existing run directory to resume; ConfigError if it has no checkpoint.pt. Removes the
