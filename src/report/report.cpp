@@ -141,6 +141,7 @@ h1 { font-size: 1.5em; } h2 { font-size: 1.2em; margin-top: 1.5em; border-bottom
 .status { padding: 0.1em 0.5em; border-radius: 0.3em; color: #fff; font-weight: bold; }
 .status-running { background: #1f77b4; } .status-finished { background: #2ca02c; }
 .status-stopped { background: #ff7f0e; } .status-diverged { background: #d62728; }
+.status-failed { background: #7f7f7f; }
 table.summary { border-collapse: collapse; } table.summary th, table.summary td {
   border: 1px solid #ddd; padding: 0.2em 0.6em; text-align: left; font-variant-numeric: tabular-nums; }
 svg.plot { max-width: 100%; height: auto; font-family: system-ui, sans-serif; font-size: 12px; }
@@ -159,13 +160,14 @@ const char* run_status_name(RunStatus status) {
     case RunStatus::kFinished: return "finished";
     case RunStatus::kStopped: return "stopped";
     case RunStatus::kDiverged: return "diverged";
+    case RunStatus::kFailed: return "failed";
   }
   return "unknown";
 }
 
 std::optional<RunStatus> parse_run_status(const std::string& name) {
   for (RunStatus s : {RunStatus::kRunning, RunStatus::kFinished, RunStatus::kStopped,
-                      RunStatus::kDiverged}) {
+                      RunStatus::kDiverged, RunStatus::kFailed}) {
     if (name == run_status_name(s)) return s;
   }
   return std::nullopt;
@@ -409,8 +411,8 @@ RunStatus read_run_status(const std::string& run_dir) {
     std::string word = *text;
     while (!word.empty() && std::isspace(static_cast<unsigned char>(word.back()))) word.pop_back();
     if (const auto status = parse_run_status(word)) return *status;
-    throw ConfigError(run.status() + ": expected running, finished, stopped or " +
-                      "diverged, found '" + word.substr(0, 40) + "'");
+    throw ConfigError(run.status() + ": expected running, finished, stopped, diverged or " +
+                      "failed, found '" + word.substr(0, 40) + "'");
   }
   const std::string checkpoint = run.checkpoint();
   std::error_code error;

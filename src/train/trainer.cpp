@@ -157,6 +157,11 @@ class Trainer {
     } catch (const InterruptedError&) {
       refresh_report(RunStatus::kStopped);
       throw;
+    } catch (...) {
+      // Not left saying "running": a full disk, a rank that died, an internal error. (With the
+      // disk full the report may not be written either; refresh_report only warns then.)
+      refresh_report(RunStatus::kFailed);
+      throw;
     }
     refresh_report(outcome.finished ? RunStatus::kFinished : RunStatus::kStopped);
     logger_.info("report -> " + run_.report());

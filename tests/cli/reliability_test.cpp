@@ -639,6 +639,7 @@ TEST_F(ReliabilityTest, FullDiskAtTheFirstCheckpointLeavesNoCheckpoint) {
   EXPECT_FALSE(fs::exists(run + "/checkpoint.pt"));
   EXPECT_FALSE(fs::exists(run + "/generator.pt"));
   EXPECT_EQ(temp_files(run), std::vector<std::string>{});
+  EXPECT_EQ(read_text(run + "/status"), "failed\n");  // not "running": the run has ended
 }
 
 TEST_F(ReliabilityTest, FullDiskKeepsThePreviousCheckpoint) {
@@ -660,6 +661,7 @@ TEST_F(ReliabilityTest, FullDiskKeepsThePreviousCheckpoint) {
   EXPECT_TRUE(read_text(run + "/checkpoint.pt") == checkpoint) << "the old checkpoint changed";
   EXPECT_TRUE(read_text(run + "/generator.pt") == generator) << "the old generator changed";
   EXPECT_EQ(temp_files(run), std::vector<std::string>{});
+  EXPECT_EQ(read_text(run + "/status"), "failed\n");
 
   // With space again, the run continues from the kept checkpoint as if nothing had happened.
   const ProcessResult again = resume(run, {"--set", "train.max_steps=0"});

@@ -151,7 +151,7 @@ TEST_F(ReportTest, EscapesTheConfigText) {
 
 TEST_F(ReportTest, SaysEachStatus) {
   for (RunStatus status : {RunStatus::kRunning, RunStatus::kFinished, RunStatus::kStopped,
-                           RunStatus::kDiverged}) {
+                           RunStatus::kDiverged, RunStatus::kFailed}) {
     const std::string name = run_status_name(status);
     const std::string html = render_report(run_, status);
     EXPECT_EQ(element_text(html, "status"), name);

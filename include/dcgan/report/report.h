@@ -19,9 +19,10 @@ enum class RunStatus {
   kFinished,  // every epoch done
   kStopped,   // train.max_steps reached, or interrupted (SIGINT/SIGTERM)
   kDiverged,  // a non-finite loss or weight ended it
+  kFailed,    // another error ended it (a full disk, a rank that died), which the log names
 };
 
-// "running", "finished", "stopped", "diverged"
+// "running", "finished", "stopped", "diverged", "failed"
 const char* run_status_name(RunStatus status);
 // The inverse of run_status_name; nullopt for anything else.
 std::optional<RunStatus> parse_run_status(const std::string& name);
