@@ -12,8 +12,9 @@
 //   <run>/best_generator.pt the generator with the lowest FID so far
 //   <run>/report.html       the run report, one self-contained page (dcgan/report/report.h),
 //                           rewritten at the start, at every checkpoint and at the end
-//   <run>/status            running, finished, stopped or diverged: what the run was doing when
-//                           it last wrote report.html (`dcgan report` rebuilds the page from it)
+//   <run>/status            running, finished, stopped, diverged or failed: what the run was doing
+//                           when it last wrote report.html (`dcgan report` rebuilds the page
+//                           from it)
 #pragma once
 
 #include <cstdint>
