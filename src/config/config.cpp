@@ -428,7 +428,8 @@ void validate(const Config& config) {
   check_choice("model.upconv", model.upconv, {"auto", "native", "phase", "winograd", "gemm"});
 
   const TrainOptions& train = config.train;
-  check_at_least("train.epochs", train.epochs, 1);
+  // A bound far beyond any run, so that epochs times steps per epoch cannot overflow.
+  check_int("train.epochs", train.epochs, 1, 1000000);
   check_int("train.batch_size", train.batch_size, 1, 65536);
   check_positive("train.lr", train.lr);
   check_unit_open("train.beta1", train.beta1);

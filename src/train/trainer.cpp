@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <memory>
 #include <limits>
 #include <optional>
@@ -140,6 +141,13 @@ class Trainer {
     if (writer_) {
       write_file_atomic(run_.config(), to_yaml(config_));
       metrics_ = std::make_unique<MetricsLog>(run_.metrics(), step_);
+      // quality.csv's rows after this step are of the steps about to be repeated. It is opened
+      // at the run's first measurement, which may come after the next checkpoint, or never
+      // (eval.every changed): trimmed only then, its stale rows would outlive that checkpoint.
+      std::error_code ignored;
+      if (std::filesystem::exists(run_.quality(), ignored)) {
+        MetricsLog(run_.quality(), step_, kQualityHeader);
+      }
     }
     logger_.info(format("resumed at step %lld (epoch %lld, batch %lld)", ll(step_), ll(epoch_ + 1),
                          ll(batch_)));

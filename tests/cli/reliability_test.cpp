@@ -555,7 +555,7 @@ TEST_F(ReliabilityTest, BadConfigIsRefusedBeforeAnythingIsWritten) {
       {"negative learning rate", "train --config {cfg} --set train.lr=-1",
        "dcgan: error: key 'train.lr' must be > 0, got -1"},
       {"negative epochs", "train --config {cfg} --epochs -1",
-       "dcgan: error: key 'train.epochs' must be >= 1, got -1"},
+       "dcgan: error: key 'train.epochs' must be between 1 and 1000000, got -1"},
       {"zero grid rows", "train --config {cfg} --set sample.grid=0x12",
        "dcgan: error: key 'sample.grid': expected ROWSxCOLS with each between 1 and 256 (like "
        "6x12), got '0x12'"},

@@ -12,6 +12,7 @@
 #include "dcgan/io/checkpoint.h"
 #include "dcgan/io/generator_file.h"
 #include "dcgan/model/networks.h"
+#include "dcgan/train/evaluation.h"
 #include "testing/svhn_writer.h"
 #include "testing/temp_dir.h"
 
@@ -277,6 +278,22 @@ TEST_F(TrainerTest, ARefusedResumeChangesNothing) {
             "to continue");
   EXPECT_EQ(testing::read_text(run("r") + "/config.yaml"), config_yaml);
   EXPECT_EQ(testing::read_text(run("r") + "/metrics.csv"), metrics);
+}
+
+// quality.csv's rows after the checkpoint are of steps the resumed run repeats: they go at the
+// resume, not at the first measurement after it, which need not come (here eval.every is 0).
+TEST_F(TrainerTest, ResumeDropsQualityRowsAfterTheCheckpoint) {
+  Config config = tiny_config(dir_, "q");
+  config.train.max_steps = 3;
+  config.eval.every = 0;
+  train_new(config, "tiny");
+  const std::string header = kQualityHeader;
+  testing::write_text(run("q") + "/quality.csv",
+                      header + "\n2,100,50.0,1.0,0.1,0.5,0.5,0.5,0.5,1.0\n"
+                               "5,100,40.0,1.0,0.1,0.5,0.5,0.5,0.5,1.0\n");
+  train_resume(run("q"), {"train.max_steps=0"});
+  EXPECT_EQ(testing::read_text(run("q") + "/quality.csv"),
+            header + "\n2,100,50.0,1.0,0.1,0.5,0.5,0.5,0.5,1.0\n");
 }
 
 TEST_F(TrainerTest, InputErrorsNameTheKey) {
