@@ -13,6 +13,7 @@
 namespace dcgan {
 
 RunLog::RunLog(const std::string& file, bool quiet) {
+  constexpr const char* kPattern = "[%Y-%m-%d %H:%M:%S] [%l] %v";
   std::vector<spdlog::sink_ptr> sinks;
   sinks.push_back(std::make_shared<spdlog::sinks::stdout_sink_mt>());
   if (!file.empty()) {
@@ -21,9 +22,12 @@ RunLog::RunLog(const std::string& file, bool quiet) {
     } catch (const spdlog::spdlog_ex& e) {
       throw IoError(file + ": cannot open log file (" + e.what() + ")");
     }
+    file_logger_ = std::make_shared<spdlog::logger>("dcgan-file", sinks.back());
+    file_logger_->set_pattern(kPattern);
+    file_logger_->flush_on(spdlog::level::err);
   }
   logger_ = std::make_shared<spdlog::logger>("dcgan", sinks.begin(), sinks.end());
-  logger_->set_pattern("[%Y-%m-%d %H:%M:%S] [%l] %v");
+  logger_->set_pattern(kPattern);
   logger_->set_level(quiet ? spdlog::level::warn : spdlog::level::info);
   logger_->flush_on(spdlog::level::info);
 }
@@ -33,6 +37,10 @@ RunLog::~RunLog() = default;
 void RunLog::info(const std::string& line) { logger_->info("{}", line); }
 
 void RunLog::warn(const std::string& line) { logger_->warn("{}", line); }
+
+void RunLog::error_to_file(const std::string& line) {
+  if (file_logger_) file_logger_->error("{}", line);
+}
 
 std::string format(const char* pattern, ...) {
   va_list args;

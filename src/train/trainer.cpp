@@ -157,18 +157,23 @@ class Trainer {
     check_steps_left();
     refresh_report(RunStatus::kRunning);
     TrainOutcome outcome;
+    // The report says how the run ended, and train.log's last line what ended it (which the
+    // command also prints on stderr).
     try {
       outcome = run_steps(stop_step());
-    } catch (const DivergedError&) {
+    } catch (const DivergedError& e) {
       refresh_report(RunStatus::kDiverged);
+      logger_.error_to_file(e.what());
       throw;
-    } catch (const InterruptedError&) {
+    } catch (const InterruptedError& e) {
       refresh_report(RunStatus::kStopped);
+      logger_.error_to_file(e.what());
       throw;
-    } catch (...) {
+    } catch (const std::exception& e) {
       // Not left saying "running": a full disk, a rank that died, an internal error. (With the
       // disk full the report may not be written either; refresh_report only warns then.)
       refresh_report(RunStatus::kFailed);
+      logger_.error_to_file(e.what());
       throw;
     }
     refresh_report(outcome.finished ? RunStatus::kFinished : RunStatus::kStopped);

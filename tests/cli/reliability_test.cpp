@@ -365,6 +365,8 @@ TEST_P(InterruptTest, StopsWithACheckpointAndResumesToTheSameRun) {
             std::string::npos)
       << result->output;
   expect_one_error_line(*result, "interrupted");
+  EXPECT_NE(last_line(read_text(run + "/train.log")).find("] [error] interrupted at step "),
+            std::string::npos);
   EXPECT_EQ(temp_files(run), std::vector<std::string>{});
   const size_t at = result->output.find("interrupted at step ");
   ASSERT_NE(at, std::string::npos) << result->output;
@@ -640,6 +642,8 @@ TEST_F(ReliabilityTest, FullDiskAtTheFirstCheckpointLeavesNoCheckpoint) {
   EXPECT_FALSE(fs::exists(run + "/generator.pt"));
   EXPECT_EQ(temp_files(run), std::vector<std::string>{});
   EXPECT_EQ(read_text(run + "/status"), "failed\n");  // not "running": the run has ended
+  EXPECT_EQ(last_line(read_text(run + "/train.log")).substr(20),  // from the time stamp's "]"
+            "] [error] " + run + "/checkpoint.pt: cannot write (File too large)");
 }
 
 TEST_F(ReliabilityTest, FullDiskKeepsThePreviousCheckpoint) {
@@ -688,6 +692,8 @@ TEST_F(ReliabilityTest, DivergenceKeepsTheLastGoodCheckpoint) {
             std::string::npos)
       << line;
   expect_one_error_line(result, "diverged");
+  EXPECT_NE(last_line(read_text(run + "/train.log")).find("] [error] training diverged at step 6: "),
+            std::string::npos);
   EXPECT_TRUE(read_text(run + "/checkpoint.pt") == checkpoint) << "the good checkpoint changed";
   EXPECT_TRUE(read_text(run + "/generator.pt") == generator) << "the good generator changed";
   EXPECT_EQ(temp_files(run), std::vector<std::string>{});

@@ -26,9 +26,13 @@ class RunLog {
 
   void info(const std::string& line);
   void warn(const std::string& line);
+  // At level "error", to the log file only (nothing without one): what ended a run, which the
+  // command prints on stderr itself, once.
+  void error_to_file(const std::string& line);
 
  private:
   std::shared_ptr<spdlog::logger> logger_;
+  std::shared_ptr<spdlog::logger> file_logger_;  // the file sink alone; null without a file
 };
 
 // printf-style formatting into a string: format("%d of %s", 3, "ten") => "3 of ten".

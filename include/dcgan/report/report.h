@@ -19,7 +19,7 @@ enum class RunStatus {
   kFinished,  // every epoch done
   kStopped,   // train.max_steps reached, or interrupted (SIGINT/SIGTERM)
   kDiverged,  // a non-finite loss or weight ended it
-  kFailed,    // another error ended it (a full disk, a rank that died), which the log names
+  kFailed,    // another error ended it (a full disk, a rank that died), which train.log names
 };
 
 // "running", "finished", "stopped", "diverged", "failed"
