@@ -74,10 +74,11 @@ class Trainer {
                                                 : "per rank"));
     }
     for (const std::string& note : data_.notes) logger_.info("data: " + note);
-    logger_.info(format("data: %lld training images (%lld channels), %lld test, %lld validation; "
-                         "%lld steps/epoch",
-                         ll(data_.train.size()), ll(data_.train.channels()), ll(data_.test.size()),
-                         ll(data_.validation.size()), ll(steps_per_epoch_)));
+    logger_.info(format("data: %lld training images (%lld channel%s), %lld test, %lld "
+                        "validation; %lld steps/epoch",
+                        ll(data_.train.size()), ll(data_.train.channels()),
+                        data_.train.channels() == 1 ? "" : "s", ll(data_.test.size()),
+                        ll(data_.validation.size()), ll(steps_per_epoch_)));
     torch::manual_seed(config_.train.seed);  // weight initialisation
     gan_ = std::make_unique<Gan>(config_, data_.train.channels(), device_);
     if (group_ != nullptr) gan_->set_process_group(group_, config_.model.sync_bn);
