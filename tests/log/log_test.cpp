@@ -34,6 +34,25 @@ TEST(LogTest, LinesReachTheFileWithTheirLevel) {
   EXPECT_LT(text.find("first line"), text.find("after resume")) << text;
 }
 
+// What ended a run goes to the file only: the command prints it on stderr itself, once.
+TEST(LogTest, AnErrorGoesToTheFileAlone) {
+  testing::TempDir dir;
+  const std::string file = dir.file("train.log");
+  ::testing::internal::CaptureStdout();
+  {
+    RunLog log(file);
+    log.info("a step");
+    log.error_to_file("disk full");
+  }
+  const std::string console = ::testing::internal::GetCapturedStdout();
+  EXPECT_NE(console.find("[info] a step"), std::string::npos) << console;
+  EXPECT_EQ(console.find("disk full"), std::string::npos) << console;
+  const std::string text = testing::read_text(file);
+  EXPECT_EQ(text.substr(text.size() - 20), "] [error] disk full\n") << text;
+  RunLog console_only("");
+  console_only.error_to_file("nowhere to go");  // no file: nothing, and no crash
+}
+
 TEST(LogTest, AnUnwritableFileIsAnIoErrorNamingIt) {
   testing::TempDir dir;
   testing::write_text(dir.file("plain"), "a regular file, not a folder");
