@@ -93,7 +93,6 @@ class Trainer {
   void start_fresh() {
     auto fixed_gen = make_cpu_generator(config_.train.seed + kFixedNoiseStream);
     fixed_noise_ = sample_noise(grid_.rows * grid_.cols, config_.model.z_dim, torch::kCPU, fixed_gen);
-    quality_resume_step_ = -1;
     if (!writer_) return;
     write_file_atomic(run_.config(), to_yaml(config_));
     const int64_t shown = std::min(grid_.rows * grid_.cols, data_.train.size());
@@ -137,17 +136,16 @@ class Trainer {
       throw ConfigError("key 'sample.grid' cannot change on resume: the run's fixed noise has " +
                         std::to_string(fixed_noise_.size(0)) + " vectors");
     }
-    quality_resume_step_ = step_;
     check_steps_left();  // before anything in the run directory changes
     if (writer_) {
       write_file_atomic(run_.config(), to_yaml(config_));
       metrics_ = std::make_unique<MetricsLog>(run_.metrics(), step_);
-      // quality.csv's rows after this step are of the steps about to be repeated. It is opened
-      // at the run's first measurement, which may come after the next checkpoint, or never
-      // (eval.every changed): trimmed only then, its stale rows would outlive that checkpoint.
+      // quality.csv too, now rather than at the first measurement, which may come after the
+      // next checkpoint or never (eval.every changed): its rows after this step are of the steps
+      // about to be repeated.
       std::error_code ignored;
       if (std::filesystem::exists(run_.quality(), ignored)) {
-        MetricsLog(run_.quality(), step_, kQualityHeader);
+        quality_ = std::make_unique<MetricsLog>(run_.quality(), step_, kQualityHeader);
       }
     }
     logger_.info(format("resumed at step %lld (epoch %lld, batch %lld)", ll(step_), ll(epoch_ + 1),
@@ -155,7 +153,6 @@ class Trainer {
   }
 
   TrainOutcome run() {
-    check_steps_left();
     refresh_report(RunStatus::kRunning);
     TrainOutcome outcome;
     // The report says how the run ended, and train.log's last line what ended it (which the
@@ -163,18 +160,15 @@ class Trainer {
     try {
       outcome = run_steps(stop_step());
     } catch (const DivergedError& e) {
-      refresh_report(RunStatus::kDiverged);
-      logger_.error_to_file(e.what());
+      ended_early(RunStatus::kDiverged, e);
       throw;
     } catch (const InterruptedError& e) {
-      refresh_report(RunStatus::kStopped);
-      logger_.error_to_file(e.what());
+      ended_early(RunStatus::kStopped, e);
       throw;
     } catch (const std::exception& e) {
       // Not left saying "running": a full disk, a rank that died, an internal error. (With the
       // disk full the report may not be written either; refresh_report only warns then.)
-      refresh_report(RunStatus::kFailed);
-      logger_.error_to_file(e.what());
+      ended_early(RunStatus::kFailed, e);
       throw;
     }
     refresh_report(outcome.finished ? RunStatus::kFinished : RunStatus::kStopped);
@@ -183,16 +177,23 @@ class Trainer {
   }
 
  private:
-  // The step training stops at: the end of the last epoch, or train.max_steps before it.
+  void ended_early(RunStatus status, const std::exception& cause) {
+    refresh_report(status);
+    logger_.error_to_file(cause.what());
+  }
+
+  // The run's length in steps, and the step training stops at: the end of the last epoch, or
+  // train.max_steps before it.
+  int64_t total_steps() const { return config_.train.epochs * steps_per_epoch_; }
   int64_t stop_step() const {
-    const int64_t total = config_.train.epochs * steps_per_epoch_;
-    return config_.train.max_steps > 0 ? std::min(total, config_.train.max_steps) : total;
+    return config_.train.max_steps > 0 ? std::min(total_steps(), config_.train.max_steps)
+                                       : total_steps();
   }
 
   // A resumed run that train.max_steps would stop before its first step, though epochs remain.
+  // (A new run starts at step 0, before any stop.)
   void check_steps_left() const {
-    const int64_t total = config_.train.epochs * steps_per_epoch_;
-    if (step_ >= stop_step() && step_ < total) {
+    if (step_ >= stop_step() && step_ < total_steps()) {
       throw ConfigError("key 'train.max_steps' is " + std::to_string(config_.train.max_steps) +
                         " but the run is already at step " + std::to_string(step_) +
                         "; raise it (0 = no limit) to continue");
@@ -322,7 +323,7 @@ class Trainer {
                         features->describe().c_str()));
     evaluator_ = std::make_unique<QualityEvaluator>(std::move(features), real, num,
                                                     config_.train.seed + kEvalNoiseStream, device_);
-    quality_ = std::make_unique<MetricsLog>(run_.quality(), quality_resume_step_, kQualityHeader);
+    if (!quality_) quality_ = std::make_unique<MetricsLog>(run_.quality(), -1, kQualityHeader);
     return true;
   }
 
@@ -494,7 +495,6 @@ class Trainer {
   std::unique_ptr<QualityEvaluator> evaluator_;  // eval.every > 0
   std::unique_ptr<MetricsLog> quality_;
   bool evaluation_tried_ = false;  // set up once; a run that cannot measure says so once
-  int64_t quality_resume_step_ = -1;  // rows of quality.csv after it are dropped when opened
   double best_fid_ = std::numeric_limits<double>::infinity();
   int64_t best_step_ = -1;
   torch::Tensor last_quality_;  // (9) float64: step, num, fid, kid_mean, ..., coverage
