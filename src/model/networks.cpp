@@ -28,12 +28,24 @@ constexpr bool kPhaseIsFasterOnCpu = TORCH_VERSION_MAJOR < 2;
 // The Winograd form was faster than oneDNN's at 1 and 2 threads (a 2-core AMD EPYC; a 16-core
 // Intel Xeon at 2 threads) and slower at 16 (the Xeon). That 16-thread run predates the build
 // with OpenMP (cmake/LibTorch.cmake), when the form's transforms ran on one thread at any thread
-// count; with every thread, beyond 2 threads it is unmeasured, and `auto` keeps LibTorch's layer
-// there until it is (scripts/gpu-check.sh measures it on that machine's CPU). The same range for
-// the GEMM form under native bf16, the only thread counts it was measured at
-// (docs/PERFORMANCE.md).
+// count; with every thread, beyond 2 threads it is unmeasured: there `auto` is LibTorch's layer
+// for one-off uses (sampling), and training times both (upconv_candidates; scripts/gpu-check.sh
+// measures the forms on that machine's CPU). The same range for the GEMM form under native bf16,
+// the only thread counts it was measured at (docs/PERFORMANCE.md).
 constexpr int kMaxWinogradThreads = 2;
 
+}  // namespace
+
+namespace {
+// auto's form on the CPU from LibTorch 2 on, where one applies: the GEMM form under native bf16,
+// else the Winograd form (fp32, and the fp32 kernels of emulated bf16).
+UpconvKind cpu_form(const std::string& amp) {
+  return amp == "bf16" && cpu_has_native_bf16() ? UpconvKind::kGemm : UpconvKind::kWinograd;
+}
+// Whether `auto` is unmeasured here: the CPU, LibTorch 2 or later, beyond kMaxWinogradThreads.
+bool auto_is_unmeasured(const torch::Device& device) {
+  return device.is_cpu() && !kPhaseIsFasterOnCpu && at::get_num_threads() > kMaxWinogradThreads;
+}
 }  // namespace
 
 UpconvKind resolve_upconv(const std::string& name, const torch::Device& device,
@@ -45,11 +57,18 @@ UpconvKind resolve_upconv(const std::string& name, const torch::Device& device,
   if (name == "auto") {
     if (!device.is_cpu()) return UpconvKind::kNative;
     if (kPhaseIsFasterOnCpu) return UpconvKind::kPhase;
-    if (at::get_num_threads() > kMaxWinogradThreads) return UpconvKind::kNative;
-    return amp == "bf16" && cpu_has_native_bf16() ? UpconvKind::kGemm : UpconvKind::kWinograd;
+    if (auto_is_unmeasured(device)) return UpconvKind::kNative;
+    return cpu_form(amp);
   }
   throw ConfigError("key 'model.upconv' must be one of auto, native, phase, winograd, gemm; got '" +
                     name + "'");
+}
+
+std::vector<UpconvKind> upconv_candidates(const std::string& name, const torch::Device& device,
+                                          const std::string& amp) {
+  const UpconvKind pick = resolve_upconv(name, device, amp);
+  if (name == "auto" && auto_is_unmeasured(device)) return {UpconvKind::kNative, cpu_form(amp)};
+  return {pick};
 }
 
 const char* upconv_name(UpconvKind kind) {

@@ -3,8 +3,11 @@
 #include <gtest/gtest.h>
 #include <torch/version.h>
 
+#include <vector>
+
 #include "dcgan/error.h"
 #include "dcgan/model/precision.h"
+#include "testing/threads.h"
 
 namespace dcgan {
 namespace {
@@ -167,10 +170,38 @@ TEST(NetworksTest, UnknownNamesAreConfigErrors) {
             TORCH_VERSION_MAJOR < 2 ? UpconvKind::kPhase : UpconvKind::kNative);
   at::set_num_threads(threads);
   EXPECT_EQ(resolve_upconv("auto", torch::Device("cuda:0")), UpconvKind::kNative);
+  EXPECT_EQ(resolve_upconv("auto", torch::Device("cuda:0"), "bf16"), UpconvKind::kNative);
   EXPECT_EQ(resolve_upconv("native", torch::kCPU), UpconvKind::kNative);
   EXPECT_EQ(resolve_upconv("winograd", torch::kCPU), UpconvKind::kWinograd);
   EXPECT_EQ(resolve_upconv("gemm", torch::kCPU), UpconvKind::kGemm);
   EXPECT_THROW(resolve_upconv("fast", torch::kCPU), ConfigError);
+}
+
+// Training may time two forms only where `auto` has no measured pick: the CPU, LibTorch 2,
+// beyond 2 threads. Everywhere else it runs resolve_upconv's, untimed.
+TEST(NetworksTest, UpconvCandidates) {
+  using V = std::vector<UpconvKind>;
+  const bool v2 = TORCH_VERSION_MAJOR >= 2;
+  const UpconvKind bf16_form = cpu_has_native_bf16() ? UpconvKind::kGemm : UpconvKind::kWinograd;
+  {
+    testing::IntraOpThreads two(2);
+    EXPECT_EQ(upconv_candidates("auto", torch::kCPU), V{resolve_upconv("auto", torch::kCPU)});
+    EXPECT_EQ(upconv_candidates("auto", torch::kCPU, "bf16"),
+              V{resolve_upconv("auto", torch::kCPU, "bf16")});
+  }
+  {
+    testing::IntraOpThreads three(3);
+    const V fp32 = v2 ? V{UpconvKind::kNative, UpconvKind::kWinograd} : V{UpconvKind::kPhase};
+    const V bf16 = v2 ? V{UpconvKind::kNative, bf16_form} : V{UpconvKind::kPhase};
+    EXPECT_EQ(upconv_candidates("auto", torch::kCPU), fp32);
+    EXPECT_EQ(upconv_candidates("auto", torch::kCPU, "bf16"), bf16);
+    // A form the config names is the form, at any thread count and on any device.
+    EXPECT_EQ(upconv_candidates("winograd", torch::kCPU), V{UpconvKind::kWinograd});
+    EXPECT_EQ(upconv_candidates("native", torch::kCPU, "bf16"), V{UpconvKind::kNative});
+    EXPECT_EQ(upconv_candidates("gemm", torch::kCPU), V{UpconvKind::kGemm});
+    EXPECT_EQ(upconv_candidates("auto", torch::Device("cuda:0")), V{UpconvKind::kNative});
+    EXPECT_THROW(upconv_candidates("fast", torch::kCPU), ConfigError);
+  }
 }
 
 TEST(NetworksTest, NoiseIsUniformInRangeAndSeeded) {

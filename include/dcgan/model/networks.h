@@ -28,11 +28,18 @@ enum class UpconvKind { kNative, kPhase, kWinograd, kGemm };
 // `auto` picks, on the CPU, kPhase with LibTorch 1.13 (its CPU transposed conv is slow); from
 // LibTorch 2 on, at 1 or 2 intra-op threads (at::get_num_threads() now: set the thread count
 // first), kGemm for `amp` bf16 on a CPU with native bf16 and kWinograd otherwise, and kNative
-// beyond 2 threads; kNative (cuDNN's) on CUDA. Throws ConfigError for another name.
+// beyond 2 threads (where training times both: upconv_candidates); kNative (cuDNN's) on CUDA.
+// Throws ConfigError for another name.
 UpconvKind resolve_upconv(const std::string& name, const torch::Device& device,
                           const std::string& amp = "none");
 // "native", "phase", "winograd" or "gemm".
 const char* upconv_name(UpconvKind kind);
+// The kinds `name` may run as for training on `device` now, LibTorch's first: resolve_upconv's
+// pick alone, but for `auto` on the CPU from LibTorch 2 on beyond 2 threads, where neither form
+// has been measured faster or slower: LibTorch's and the form resolve_upconv picks at 2 threads
+// (train/upconv_choice.h times them). Throws ConfigError for an unknown name.
+std::vector<UpconvKind> upconv_candidates(const std::string& name, const torch::Device& device,
+                                          const std::string& amp = "none");
 
 // G(z): z (N, z_dim) in [-1, 1] -> images (N, channels, S, S) in [-1, 1], S = model.image_size.
 // dense -> 4x4xg -> BN, lrelu -> tconv g/2 -> BN, lrelu -> tconv g/4 -> BN, lrelu -> tconv C, tanh
