@@ -16,6 +16,7 @@
 #include "dcgan/train/device.h"
 #include "dcgan/train/gan.h"
 #include "dcgan/train/profile.h"
+#include "dcgan/train/upconv_choice.h"
 
 namespace dcgan {
 namespace {
@@ -141,14 +142,19 @@ void run_bench(const BenchCommandOptions& options) {
                           "lining up");
   };
   if (device.is_cuda()) at::globalContext().setBenchmarkCuDNN(config.run.cudnn_benchmark);
+  // As training picks it: beyond the thread counts `auto` was measured at, both forms timed.
+  const UpconvChoice upconv =
+      choose_training_upconv(config, options.channels, local_batch, device, std::nullopt, group.get());
   std::printf("dcgan bench: device %s, %lld threads, batch %lld, %lld channels, %lldx%lld, "
               "upconv %s, amp %s, CUDA graphs %s\n",
               device.str().c_str(), static_cast<long long>(threads),
               static_cast<long long>(options.batch_size), static_cast<long long>(options.channels),
               static_cast<long long>(options.image_size), static_cast<long long>(options.image_size),
-              upconv_name(resolve_upconv(options.upconv, device, options.amp)), options.amp.c_str(),
-              options.cuda_graphs ? "on" : "off");
+              upconv_name(upconv.kind), options.amp.c_str(), options.cuda_graphs ? "on" : "off");
   std::printf("%s\n", describe_build().c_str());
+  if (const std::string line = describe_upconv_choice(upconv, options.upconv); !line.empty()) {
+    std::printf("%s\n", line.c_str());
+  }
   if (group) {
     std::printf("distributed: %d ranks over %s, %lld images per rank, batch norm %s, gradients "
                 "averaged %s\n", group->size(), group->backend().c_str(),
@@ -158,7 +164,7 @@ void run_bench(const BenchCommandOptions& options) {
   }
 
   torch::manual_seed(0);
-  Gan gan(config, options.channels, device);
+  Gan gan(config, options.channels, device, upconv.kind);
   if (group) gan.set_process_group(group.get(), options.sync_bn, !options.no_overlap);
   if (!gan.bf16_note().empty()) std::printf("warning: %s\n", gan.bf16_note().c_str());
   // Synthetic data as the reference benchmark: uniform in [-1, 1], already on the device.

@@ -63,7 +63,11 @@ class FrozenParameters {
 }  // namespace
 
 Gan::Gan(const Config& config, int64_t channels, const torch::Device& device)
-    : real_label_(1.0 - config.train.label_smoothing),
+    : Gan(config, channels, device, resolve_upconv(config.model.upconv, device, config.run.amp)) {}
+
+Gan::Gan(const Config& config, int64_t channels, const torch::Device& device, UpconvKind upconv)
+    : upconv_(upconv),
+      real_label_(1.0 - config.train.label_smoothing),
       ema_decay_(config.train.ema),
       bf16_autocast_(config.run.amp == "bf16"),
       device_type_(device.type()),
@@ -76,7 +80,6 @@ Gan::Gan(const Config& config, int64_t channels, const torch::Device& device)
   if (bf16_autocast_ && device.is_cpu() && !cpu_has_native_bf16()) {
     bf16_note_ = no_native_bf16_note(emulate_bf16_);
   }
-  const UpconvKind upconv = resolve_upconv(config.model.upconv, device, config.run.amp);
   generator = Generator(config.model, channels, upconv);
   discriminator = Discriminator(config.model, channels, upconv);
   init_weights(*generator, config.model.init, config.model.init_std);

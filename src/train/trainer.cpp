@@ -23,7 +23,9 @@
 #include "dcgan/train/evaluation.h"
 #include "dcgan/train/gan.h"
 #include "dcgan/train/progress.h"
+#include "dcgan/train/upconv_choice.h"
 #include "cuda_graph_step.h"
+#include "global_rng.h"
 
 namespace dcgan {
 namespace {
@@ -45,7 +47,9 @@ class Trainer {
  public:
   // `data` is loaded and checked before the run directory exists, so bad input leaves nothing.
   // `group`: a distributed run's ranks (nullptr: one process); only rank 0 writes to `run`.
-  Trainer(Config config, RunDir run, DataSplits data, StopFlag* stop, ProcessGroup* group)
+  // `stored_upconv`: the layers' form a resumed run's checkpoint ran as, where it names one.
+  Trainer(Config config, RunDir run, DataSplits data, StopFlag* stop, ProcessGroup* group,
+          std::optional<UpconvKind> stored_upconv = std::nullopt)
       : config_(std::move(config)),
         run_(std::move(run)),
         stop_(stop),
@@ -79,14 +83,18 @@ class Trainer {
                         ll(data_.train.size()), ll(data_.train.channels()),
                         data_.train.channels() == 1 ? "" : "s", ll(data_.test.size()),
                         ll(data_.validation.size()), ll(steps_per_epoch_)));
+    const UpconvChoice upconv = choose_training_upconv(config_, data_.train.channels(),
+                                                       local_batch(), device_, stored_upconv, group_);
+    if (const std::string line = describe_upconv_choice(upconv, config_.model.upconv); !line.empty()) {
+      logger_.info(line);
+    }
     torch::manual_seed(config_.train.seed);  // weight initialisation
-    gan_ = std::make_unique<Gan>(config_, data_.train.channels(), device_);
+    gan_ = std::make_unique<Gan>(config_, data_.train.channels(), device_, upconv.kind);
     if (group_ != nullptr) gan_->set_process_group(group_, config_.model.sync_bn);
     if (!gan_->bf16_note().empty()) logger_.warn("run.amp is bf16: " + gan_->bf16_note());
-    logger_.info(format(
-        "G: %lld parameters (%s upconv), D: %lld parameters", ll(count_parameters(*gan_->generator)),
-        upconv_name(resolve_upconv(config_.model.upconv, device_, config_.run.amp)),
-        ll(count_parameters(*gan_->discriminator))));
+    logger_.info(format("G: %lld parameters (%s upconv), D: %lld parameters",
+                        ll(count_parameters(*gan_->generator)), upconv_name(gan_->upconv()),
+                        ll(count_parameters(*gan_->discriminator))));
   }
 
   // A new run: the fixed noise, the effective config and a grid of real images.
@@ -310,12 +318,12 @@ class Trainer {
       return false;
     }
     const int64_t num = resolve_eval_num(config_.eval.num, real.size(), "key 'eval.num'");
-    // Building the feature network seeds the global generator: the run's own state must not move.
-    at::Generator global = at::detail::getDefaultCPUGenerator();  // a handle to it
-    const torch::Tensor global_rng = global.get_state();
-    auto features = open_features(config_, config_.eval.features, device_, ScriptInput{},
-                                  [this](const std::string& line) { logger_.info(line); });
-    global.set_state(global_rng);
+    std::unique_ptr<FeatureExtractor> features;
+    {
+      GlobalRngGuard rng;  // building the feature network seeds the global generator
+      features = open_features(config_, config_.eval.features, device_, ScriptInput{},
+                               [this](const std::string& line) { logger_.info(line); });
+    }
     logger_.info(format("quality every %lld steps on %lld images against %s: %s",
                         ll(config_.eval.every), ll(num),
                         data_.test.size() + data_.validation.size() > 0 ? "the test file"
@@ -412,6 +420,7 @@ class Trainer {
     CheckpointWriter writer(CheckpointKind::kTraining);
     writer.write_string("config", to_yaml(config_));
     writer.write_int("channels", data_.train.channels());
+    writer.write_string("upconv", upconv_name(gan_->upconv()));  // the form these steps ran as
     writer.write_module("generator", *gan_->generator);
     writer.write_module("discriminator", *gan_->discriminator);
     writer.write_optimizer("g_optimizer", *gan_->g_optimizer);
@@ -639,7 +648,9 @@ TrainOutcome train_resume(const std::string& run_dir, const std::vector<std::str
   DataSplits data = load_checked_data(config);
   std::unique_ptr<ProcessGroup> group = join_group(config, dist);
   if (group != nullptr) check_same_run(*group, config, data);
-  Trainer trainer(config, run, std::move(data), stop, group.get());
+  std::optional<UpconvKind> stored_upconv;
+  if (reader.has("upconv")) stored_upconv = parse_upconv_kind(reader.read_string("upconv"));
+  Trainer trainer(config, run, std::move(data), stop, group.get(), stored_upconv);
   trainer.restore(reader);
   return trainer.run();
 }

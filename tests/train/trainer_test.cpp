@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 #include <stb_image.h>
+#include <torch/version.h>
 
 #include <cmath>
 #include <filesystem>
@@ -197,6 +198,46 @@ TEST_F(TrainerTest, StoppedAndResumedRunEqualsUninterruptedRun) {
     expect_same_checkpoints(run("straight") + "/checkpoint.pt", run(name) + "/checkpoint.pt");
     EXPECT_EQ(metric_values(run(name)), metric_values(run("straight"))) << name;
   }
+}
+
+// Beyond 2 threads `auto` has no measured pick on LibTorch 2: the run times LibTorch's layers and
+// the form, logs both, runs the faster and records it in the checkpoint; a resume goes on in that
+// form untimed, so that it computes as the run it continues. At 2 threads the pick is untimed.
+TEST_F(TrainerTest, AutoTimesTheFormsBeyondTwoThreadsAndAResumeKeepsThePick) {
+  Config two = tiny_config(dir_, "two");
+  two.train.max_steps = 1;
+  train_new(two, "tiny");
+  const std::string measured =
+      upconv_name(TORCH_VERSION_MAJOR < 2 ? UpconvKind::kPhase : UpconvKind::kWinograd);
+  EXPECT_EQ(CheckpointReader(run("two") + "/checkpoint.pt").read_string("upconv"), measured);
+  const std::string two_log = testing::read_text(run("two") + "/train.log");
+  EXPECT_EQ(two_log.find("timed:"), std::string::npos) << two_log;
+  EXPECT_NE(two_log.find("(" + measured + " upconv)"), std::string::npos) << two_log;
+
+  Config three = tiny_config(dir_, "three");
+  three.run.threads = 3;
+  three.train.max_steps = 3;
+  train_new(three, "tiny");
+  const std::string ran = CheckpointReader(run("three") + "/checkpoint.pt").read_string("upconv");
+  const std::string log = testing::read_text(run("three") + "/train.log");
+  if (TORCH_VERSION_MAJOR < 2) {
+    EXPECT_EQ(ran, "phase");
+    EXPECT_EQ(log.find("timed:"), std::string::npos) << log;
+    return;
+  }
+  EXPECT_TRUE(ran == "native" || ran == "winograd") << ran;
+  EXPECT_NE(log.find("upconv " + ran + " (model.upconv auto at 3 threads, timed: native "),
+            std::string::npos)
+      << log;
+  EXPECT_NE(log.find("(" + ran + " upconv)"), std::string::npos) << log;
+
+  train_resume(run("three"), {"train.max_steps=0"});
+  const std::string resumed = testing::read_text(run("three") + "/train.log").substr(log.size());
+  EXPECT_NE(resumed.find("upconv " + ran + ", as the checkpoint ran (model.upconv auto)"),
+            std::string::npos)
+      << resumed;
+  EXPECT_EQ(resumed.find("timed:"), std::string::npos) << resumed;
+  EXPECT_EQ(CheckpointReader(run("three") + "/checkpoint.pt").read_string("upconv"), ran);
 }
 
 // Precision is a setting of the run, not of its files: a bf16 run's checkpoint holds fp32

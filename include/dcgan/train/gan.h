@@ -49,6 +49,9 @@ class Gan {
   // run.cuda_graphs: the step is captured in a CUDA graph after a few eager steps and replayed
   // (ConfigError where that cannot run).
   Gan(const Config& config, int64_t channels, const torch::Device& device);
+  // The same with G's and D's layers as `upconv` (e.g. upconv_choice.h's pick) rather than
+  // resolve_upconv's for config.model.upconv.
+  Gan(const Config& config, int64_t channels, const torch::Device& device, UpconvKind upconv);
   ~Gan();
   Gan(Gan&&) noexcept;
   Gan& operator=(Gan&&) noexcept;
@@ -71,6 +74,9 @@ class Gan {
   // while its backward pass still runs (as DDP); otherwise in one exchange after it. ConfigError
   // under run.cuda_graphs.
   void set_process_group(ProcessGroup* group, bool sync_bn, bool overlap = true);
+
+  // The layers' form G and D were built with.
+  UpconvKind upconv() const { return upconv_; }
 
   // What a bf16 run on a CPU without native bf16 is told once (which bf16 kernels run); empty
   // for every other run.
@@ -105,6 +111,7 @@ class Gan {
   // rest of what `buckets` started during backward, or all of them now when it is null.
   void average_gradients(GradientBuckets* buckets, torch::nn::Module& module, const char* what);
 
+  UpconvKind upconv_;
   double real_label_;
   double ema_decay_;
   // With train.ema: G's and the average's parameters and buffers, in the same order.
