@@ -96,6 +96,10 @@ void print_checkpoint(const std::string& path) {
   decay << config.train.ema;
   line("moving average", reader.has("generator_ema") ? "yes (train.ema " + decay.str() + ")" : "no");
   if (training) {
+    // The form the steps ran as (model.upconv's pick, or auto's timed pick); older files lack it.
+    if (reader.has("upconv")) {
+      line("upconv", reader.read_string("upconv") + " (model.upconv " + config.model.upconv + ")");
+    }
     line("step", std::to_string(reader.read_int("step")));
     line("epoch", std::to_string(reader.read_int("epoch")) + " of " +
                       std::to_string(config.train.epochs) + " done, batch " +

@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <regex>
 
 #include "dcgan/io/generator_file.h"
 #include "dcgan/model/networks.h"
@@ -94,6 +95,12 @@ TEST_F(FormatsCliTest, SixtyFourPixelFolderRunSamplesAndDescribesItself) {
   EXPECT_TRUE(contains(info.output, "images:            64x64, 3 channels")) << info.output;
   EXPECT_TRUE(contains(info.output, "step:              3")) << info.output;
   EXPECT_TRUE(contains(info.output, "moving average:    yes (train.ema 0.9)\n")) << info.output;
+  // The form the run's log says it built its layers in.
+  const std::string log = testing::read_text(run + "/train.log");
+  std::smatch ran;
+  ASSERT_TRUE(std::regex_search(log, ran, std::regex("\\(([a-z]+) upconv\\)"))) << log;
+  EXPECT_TRUE(contains(info.output, "upconv:            " + ran.str(1) + " (model.upconv auto)\n"))
+      << info.output;
   EXPECT_TRUE(contains(info.output, "  image_size: 64")) << info.output;  // the config
   // The last metrics row, as metrics.csv has it.
   const std::string metrics = testing::read_text(run + "/metrics.csv");
