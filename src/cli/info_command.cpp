@@ -96,7 +96,7 @@ void print_checkpoint(const std::string& path) {
   decay << config.train.ema;
   line("moving average", reader.has("generator_ema") ? "yes (train.ema " + decay.str() + ")" : "no");
   if (training) {
-    // The form the steps ran as (model.upconv's pick, or auto's timed pick); older files lack it.
+    // The form model.upconv resolved to (auto's timed pick, say); older files lack it.
     if (reader.has("upconv")) {
       line("upconv", reader.read_string("upconv") + " (model.upconv " + config.model.upconv + ")");
     }

@@ -420,7 +420,7 @@ class Trainer {
     CheckpointWriter writer(CheckpointKind::kTraining);
     writer.write_string("config", to_yaml(config_));
     writer.write_int("channels", data_.train.channels());
-    writer.write_string("upconv", upconv_name(gan_->upconv()));  // the form these steps ran as
+    writer.write_string("upconv", upconv_name(gan_->upconv()));  // model.upconv's resolved form
     writer.write_module("generator", *gan_->generator);
     writer.write_module("discriminator", *gan_->discriminator);
     writer.write_optimizer("g_optimizer", *gan_->g_optimizer);
@@ -648,7 +648,9 @@ TrainOutcome train_resume(const std::string& run_dir, const std::vector<std::str
   DataSplits data = load_checked_data(config);
   std::unique_ptr<ProcessGroup> group = join_group(config, dist);
   if (group != nullptr) check_same_run(*group, config, data);
-  std::optional<UpconvKind> stored_upconv;
+  // A checkpoint written before the form was recorded ran `auto` beyond 2 threads as LibTorch's
+  // layers: it goes on in them there.
+  std::optional<UpconvKind> stored_upconv = UpconvKind::kNative;
   if (reader.has("upconv")) stored_upconv = parse_upconv_kind(reader.read_string("upconv"));
   Trainer trainer(config, run, std::move(data), stop, group.get(), stored_upconv);
   trainer.restore(reader);

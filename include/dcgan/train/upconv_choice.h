@@ -56,8 +56,8 @@ UpconvChoice choose_training_upconv(const Config& config, int64_t channels, int6
 std::optional<UpconvKind> parse_upconv_kind(const std::string& name);
 
 // What the log says of a choice that was timed or came from a checkpoint, e.g. "upconv winograd
-// (model.upconv auto at 16 threads: native 0.2100 s, winograd 0.1800 s per step)"; empty for a
-// kind that was the only candidate.
+// (model.upconv auto at 16 threads, timed: native 0.2100 s, winograd 0.1800 s per step)"; empty
+// for a kind that was the only candidate.
 std::string describe_upconv_choice(const UpconvChoice& choice, const std::string& name);
 
 }  // namespace dcgan
