@@ -27,10 +27,6 @@ double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-void synchronize(const torch::Device& device) {
-  if (device.is_cuda()) torch::cuda::synchronize();
-}
-
 std::string format_rate(double rate) {
   char text[32];
   std::snprintf(text, sizeof text, "%.1f", rate);

@@ -34,9 +34,6 @@ constexpr bool kPhaseIsFasterOnCpu = TORCH_VERSION_MAJOR < 2;
 // the only thread counts it was measured at (docs/PERFORMANCE.md).
 constexpr int kMaxWinogradThreads = 2;
 
-}  // namespace
-
-namespace {
 // auto's form on the CPU from LibTorch 2 on, where one applies: the GEMM form under native bf16,
 // else the Winograd form (fp32, and the fp32 kernels of emulated bf16).
 UpconvKind cpu_form(const std::string& amp) {
@@ -50,10 +47,7 @@ bool auto_is_unmeasured(const torch::Device& device) {
 
 UpconvKind resolve_upconv(const std::string& name, const torch::Device& device,
                           const std::string& amp) {
-  if (name == "native") return UpconvKind::kNative;
-  if (name == "phase") return UpconvKind::kPhase;
-  if (name == "winograd") return UpconvKind::kWinograd;
-  if (name == "gemm") return UpconvKind::kGemm;
+  if (const auto kind = parse_upconv_kind(name)) return *kind;
   if (name == "auto") {
     if (!device.is_cpu()) return UpconvKind::kNative;
     if (kPhaseIsFasterOnCpu) return UpconvKind::kPhase;
@@ -66,9 +60,8 @@ UpconvKind resolve_upconv(const std::string& name, const torch::Device& device,
 
 std::vector<UpconvKind> upconv_candidates(const std::string& name, const torch::Device& device,
                                           const std::string& amp) {
-  const UpconvKind pick = resolve_upconv(name, device, amp);
   if (name == "auto" && auto_is_unmeasured(device)) return {UpconvKind::kNative, cpu_form(amp)};
-  return {pick};
+  return {resolve_upconv(name, device, amp)};
 }
 
 const char* upconv_name(UpconvKind kind) {
@@ -78,6 +71,14 @@ const char* upconv_name(UpconvKind kind) {
     case UpconvKind::kGemm: return "gemm";
     default: return "native";
   }
+}
+
+std::optional<UpconvKind> parse_upconv_kind(const std::string& name) {
+  for (const UpconvKind kind :
+       {UpconvKind::kNative, UpconvKind::kPhase, UpconvKind::kWinograd, UpconvKind::kGemm}) {
+    if (name == upconv_name(kind)) return kind;
+  }
+  return std::nullopt;
 }
 
 namespace {

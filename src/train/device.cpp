@@ -60,6 +60,10 @@ int64_t configure_threads(int64_t threads, int64_t processes) {
   return threads;
 }
 
+void synchronize(const torch::Device& device) {
+  if (device.is_cuda()) torch::cuda::synchronize();
+}
+
 std::string no_native_bf16_note(bool emulated) {
   return std::string("this CPU has no native bf16 (AVX512-BF16, AMX or Arm BF16): ") +
          (emulated ? "bf16 is emulated with fp32 kernels, so it is no faster than fp32 here"

@@ -7,17 +7,11 @@
 #include <memory>
 
 #include "dcgan/dist/process_group.h"
+#include "dcgan/train/device.h"
 #include "dcgan/train/gan.h"
 #include "global_rng.h"
 
 namespace dcgan {
-namespace {
-
-void synchronize(const torch::Device& device) {
-  if (device.is_cuda()) torch::cuda::synchronize();
-}
-
-}  // namespace
 
 std::vector<UpconvTrial> time_upconv_steps(const Config& config, int64_t channels, int64_t batch,
                                            const torch::Device& device,
@@ -83,14 +77,6 @@ UpconvChoice choose_training_upconv(const Config& config, int64_t channels, int6
     if (const auto kind = parse_upconv_kind(agreed)) choice.kind = *kind;
   }
   return choice;
-}
-
-std::optional<UpconvKind> parse_upconv_kind(const std::string& name) {
-  for (const UpconvKind kind :
-       {UpconvKind::kNative, UpconvKind::kPhase, UpconvKind::kWinograd, UpconvKind::kGemm}) {
-    if (name == upconv_name(kind)) return kind;
-  }
-  return std::nullopt;
 }
 
 std::string describe_upconv_choice(const UpconvChoice& choice, const std::string& name) {

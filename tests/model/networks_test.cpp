@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <torch/version.h>
 
+#include <optional>
 #include <vector>
 
 #include "dcgan/error.h"
@@ -175,6 +176,15 @@ TEST(NetworksTest, UnknownNamesAreConfigErrors) {
   EXPECT_EQ(resolve_upconv("winograd", torch::kCPU), UpconvKind::kWinograd);
   EXPECT_EQ(resolve_upconv("gemm", torch::kCPU), UpconvKind::kGemm);
   EXPECT_THROW(resolve_upconv("fast", torch::kCPU), ConfigError);
+}
+
+TEST(NetworksTest, UpconvKindsParseByName) {
+  for (const UpconvKind kind :
+       {UpconvKind::kNative, UpconvKind::kPhase, UpconvKind::kWinograd, UpconvKind::kGemm}) {
+    EXPECT_EQ(parse_upconv_kind(upconv_name(kind)), kind) << upconv_name(kind);
+  }
+  EXPECT_EQ(parse_upconv_kind("auto"), std::nullopt);
+  EXPECT_EQ(parse_upconv_kind(""), std::nullopt);
 }
 
 // Training may time two forms only where `auto` has no measured pick: the CPU, LibTorch 2,

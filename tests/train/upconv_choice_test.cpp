@@ -73,14 +73,6 @@ TEST(UpconvChoiceTest, AResumedRunKeepsItsCheckpointsForm) {
   EXPECT_EQ(timer.calls, 1);
 }
 
-TEST(UpconvChoiceTest, KindsParseByName) {
-  for (const UpconvKind kind : {kNative, UpconvKind::kPhase, kWinograd, kGemm}) {
-    EXPECT_EQ(parse_upconv_kind(upconv_name(kind)), kind) << upconv_name(kind);
-  }
-  EXPECT_EQ(parse_upconv_kind("auto"), std::nullopt);
-  EXPECT_EQ(parse_upconv_kind(""), std::nullopt);
-}
-
 // The real timer: one trial per kind in the asked order, each a real step's time, and the
 // global generator (which seeds the run's weights) where it was.
 TEST(UpconvChoiceTest, TimingStepsLeavesTheGlobalGeneratorAlone) {

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -34,6 +35,8 @@ UpconvKind resolve_upconv(const std::string& name, const torch::Device& device,
                           const std::string& amp = "none");
 // "native", "phase", "winograd" or "gemm".
 const char* upconv_name(UpconvKind kind);
+// The kind upconv_name names `name`; nullopt for any other, e.g. "auto".
+std::optional<UpconvKind> parse_upconv_kind(const std::string& name);
 // The kinds `name` may run as for training on `device` now, LibTorch's first: resolve_upconv's
 // pick alone, but for `auto` on the CPU from LibTorch 2 on beyond 2 threads, where neither form
 // has been measured faster or slower: LibTorch's and the form resolve_upconv picks at 2 threads

@@ -22,6 +22,10 @@ torch::Device resolve_device(const std::string& name, int local_rank);
 // CPU math functions' kernels first (model/cpu_math.h).
 int64_t configure_threads(int64_t threads, int64_t processes = 1);
 
+// Waits for the work queued on `device` (CUDA; a no-op on the CPU, whose ops return done), so a
+// clock read after it times that work.
+void synchronize(const torch::Device& device);
+
 // What a bf16 run on such a CPU is told, once: `emulated` when its convolutions run on fp32
 // kernels (model/precision.h), else on LibTorch's generic bf16 ones.
 std::string no_native_bf16_note(bool emulated);

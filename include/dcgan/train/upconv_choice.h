@@ -52,9 +52,6 @@ UpconvChoice choose_training_upconv(const Config& config, int64_t channels, int6
                                     const torch::Device& device, std::optional<UpconvKind> stored,
                                     ProcessGroup* group);
 
-// The kind named `name` (upconv_name's names); nullopt for any other, e.g. "auto".
-std::optional<UpconvKind> parse_upconv_kind(const std::string& name);
-
 // What the log says of a choice that was timed or came from a checkpoint, e.g. "upconv winograd
 // (model.upconv auto at 16 threads, timed: native 0.2100 s, winograd 0.1800 s per step)"; empty
 // for a kind that was the only candidate.
