@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "buffer_pool.h"
+#include "dcgan/model/cpu_products.h"
 #include "dcgan/model/precision.h"
 #include "layout.h"
 
@@ -384,7 +385,7 @@ torch::Tensor transposed_nhwc(const torch::Tensor& xp, const torch::Tensor& u, c
       using Tx = decltype(tx);
       input_tiles_parallel<Ty, Tx>(g.T, 8, g, static_cast<const float*>(xp.data_ptr<float>()),
                                    v.data_ptr<float>());
-      at::bmm_out(m, v, phase_part(u, phase));
+      products_ab(m, v, phase_part(u, phase));
       output_tiles_parallel<Ty, Tx>(g.T, 8, g, static_cast<const float*>(m.data_ptr<float>()), bias,
                                     out.data_ptr<float>());
     });
@@ -405,7 +406,7 @@ TransposedGrads transposed_backward_nhwc(const torch::Tensor& xp, const torch::T
   TransposedGrads grads;
   if (!want_x && !want_u) return grads;
   if (want_x) grads.gxp = at::zeros({N, H + 2, W + 2, C}, gout.options());
-  if (want_u) grads.gu = at::empty(u.sizes(), gout.options());
+  if (want_u) grads.gu = pool().get(u.sizes(), gout.options(), pooled);
   for (int phase = 0; phase < kPhases; ++phase) {
     const PhaseGrid g = phase_grid(N, C, H, W, Co, phase);
     auto gm = pool().get({phase_positions(phase), g.T, Co}, gout.options(), pooled);
@@ -420,10 +421,10 @@ TransposedGrads transposed_backward_nhwc(const torch::Tensor& xp, const torch::T
         input_tiles_parallel<Ty, Tx>(g.T, 8, g, static_cast<const float*>(xp.data_ptr<float>()),
                                      v.data_ptr<float>());
         auto gu = phase_part(grads.gu, phase);
-        at::bmm_out(gu, v.transpose(1, 2), gm);
+        products_atb(gu, v, gm);
       }
       if (want_x) {
-        at::bmm_out(v, gm, phase_part(u, phase).transpose(1, 2));
+        products_abt(v, gm, phase_part(u, phase));
         input_tiles_backward_parallel<Ty, Tx>(
             N, 1, g, static_cast<const float*>(v.data_ptr<float>()), grads.gxp.data_ptr<float>());
       }
@@ -551,7 +552,7 @@ torch::Tensor weight_transform_matrix() {
 torch::Tensor weight_transform(const torch::Tensor& weight) {
   static const torch::Tensor matrix = weight_transform_matrix();
   const int64_t C = weight.size(0), Co = weight.size(1);
-  return at::mm(matrix.to(weight.dtype()), weight.reshape({C * Co, 25}).t())
+  return product_wide(matrix.to(weight.dtype()), weight.reshape({C * Co, 25}).t())
       .view({kPositions, C, Co});
 }
 

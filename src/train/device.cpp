@@ -8,6 +8,7 @@
 
 #include "dcgan/error.h"
 #include "dcgan/model/cpu_math.h"
+#include "dcgan/model/cpu_products.h"
 #include "dcgan/model/parallel.h"
 #include "dcgan/model/precision.h"
 
@@ -93,6 +94,8 @@ std::string describe_build() {
   // Whether the model's own CPU loops (the Winograd and GEMM forms) use every intra-op thread.
   text += ", own CPU loops on " + std::to_string(parallel_loop_threads()) + " of " +
           std::to_string(at::get_num_threads()) + " threads";
+  // Where the model's own fp32 matrix products run (cpu_products.h).
+  text += ", fp32 products on " + std::string(product_library_name(cpu_product_library()));
   return text;
 }
 

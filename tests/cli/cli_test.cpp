@@ -6,6 +6,7 @@
 #include <regex>
 
 #include "dcgan/error.h"
+#include "dcgan/model/cpu_products.h"
 #include "testing/process.h"
 #include "testing/svhn_writer.h"
 #include "testing/temp_dir.h"
@@ -58,6 +59,11 @@ TEST(VersionTest, SaysWhetherCudaSupportIsBuiltIn) {
 #else
   EXPECT_EQ(loops[1].str(), "1") << version.output;
 #endif
+  // The library of the model's own matrix products, as the model picks it.
+  EXPECT_NE(version.output.find(std::string(", fp32 products on ") +
+                                product_library_name(cpu_product_library())),
+            std::string::npos)
+      << version.output;
 }
 
 // --profile lists the operators of the step by self time, the model's own layers' loops among

@@ -1,0 +1,43 @@
+// Batched fp32 matrix products for the model's own CPU layers (the Winograd form), on whichever of
+// LibTorch's two CPU libraries runs them faster here.
+//
+// LibTorch's matrix products (at::bmm, at::mm) run on its BLAS; PyTorch's x86 wheels carry MKL,
+// which on a CPU that is not Intel's takes a generic code path: on a 2-core AMD EPYC with AVX-512,
+// a (512 x 512) by (512 x 256) fp32 product ran at about 155 GFLOP/s on 2 threads, while the same
+// sums as a 1x1 convolution on oneDNN (LibTorch's convolution library, which picks its kernels by
+// the CPU's instruction sets) ran at about 290 (docs/PERFORMANCE.md). So where LibTorch's BLAS is
+// MKL, it has oneDNN, and the CPU is not Intel's, these products run as 1x1 convolutions; elsewhere
+// (Intel CPUs, where MKL is fast; OpenBLAS builds such as Debian's LibTorch) as at::bmm.
+#pragma once
+
+#include <torch/torch.h>
+
+namespace dcgan {
+
+enum class ProductLibrary { kBlas, kOneDnn };
+
+// The library for this process's products (decided once).
+ProductLibrary cpu_product_library();
+// The rule: oneDNN where the BLAS is MKL, oneDNN is there and the CPU is not Intel's.
+ProductLibrary choose_product_library(bool blas_is_mkl, bool has_onednn, bool intel_cpu);
+// "oneDNN" or "BLAS".
+const char* product_library_name(ProductLibrary library);
+
+// The three products of a layer, batched over P matrices; every operand and `out` is (P, rows,
+// columns) fp32 on the CPU, each matrix contiguous (row-major):
+//   products_ab:  out (P, T, N) = a (P, T, K) . b (P, K, N)
+//   products_abt: out (P, T, N) = a (P, T, K) . b (P, N, K) transposed
+//   products_atb: out (P, K, N) = a (P, T, K) transposed . b (P, T, N)
+void products_ab(torch::Tensor out, const torch::Tensor& a, const torch::Tensor& b,
+                 ProductLibrary library = cpu_product_library());
+void products_abt(torch::Tensor out, const torch::Tensor& a, const torch::Tensor& b,
+                  ProductLibrary library = cpu_product_library());
+void products_atb(torch::Tensor out, const torch::Tensor& a, const torch::Tensor& b,
+                  ProductLibrary library = cpu_product_library());
+
+// a (M, K) . b (K, N) for a small a and a wide b, differentiably (the weights' Winograd
+// transform: a (49 x 25) constant by every kernel's 25 taps); b may be any (K, N) view.
+torch::Tensor product_wide(const torch::Tensor& a, const torch::Tensor& b,
+                           ProductLibrary library = cpu_product_library());
+
+}  // namespace dcgan

@@ -1,0 +1,139 @@
+#include "dcgan/model/cpu_products.h"
+
+#include <ATen/Context.h>
+
+#include <cstring>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#endif
+
+namespace dcgan {
+namespace {
+
+bool intel_cpu() {
+#if defined(__x86_64__) || defined(__i386__)
+  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+  if (__get_cpuid(0, &eax, &ebx, &ecx, &edx) == 0) return false;
+  char vendor[13] = {};
+  std::memcpy(vendor, &ebx, 4);
+  std::memcpy(vendor + 4, &edx, 4);
+  std::memcpy(vendor + 8, &ecx, 4);
+  return std::strcmp(vendor, "GenuineIntel") == 0;
+#else
+  return false;
+#endif
+}
+
+// A row-major (T, K) matrix as a batch of 1x1-pixel-high images in channels-last order, (n, K, 1,
+// T / n): the rows are its pixels, the columns its channels, with no copy. n is the largest divisor
+// of T up to 16: LibTorch sends a 1x1 convolution of one image on one thread to its own loops over
+// the BLAS rather than to oneDNN, and one of 16 or more images to oneDNN.
+torch::Tensor as_pixels(const torch::Tensor& m) {
+  const int64_t rows = m.size(0), cols = m.size(1);
+  int64_t n = 16;
+  while (rows % n != 0) --n;
+  return m.view({n, 1, rows / n, cols}).permute({0, 3, 1, 2});
+}
+
+// Checks the batched operands: fp32 CPU (P, rows, cols), each matrix contiguous.
+void check_batched(const torch::Tensor& t, const char* what) {
+  TORCH_CHECK(t.dim() == 3 && t.device().is_cpu() && t.scalar_type() == torch::kFloat &&
+                  t.stride(2) == 1 && t.stride(1) == t.size(2),
+              "cpu products: ", what,
+              " must be (P, rows, cols) fp32 on the CPU, each matrix "
+              "contiguous; got sizes ",
+              t.sizes(), ", strides ", t.strides());
+}
+
+// For the ops below: no autocast (they are fp32 kernels, also inside an emulated bf16 scope) and
+// no graph (they run inside an autograd function's forward or backward pass).
+struct PlainFp32 {
+  c10::impl::ExcludeDispatchKeyGuard no_autocast{c10::DispatchKey::AutocastCPU};
+  torch::NoGradGuard no_grad;
+};
+
+}  // namespace
+
+ProductLibrary choose_product_library(bool blas_is_mkl, bool has_onednn, bool intel) {
+  return blas_is_mkl && has_onednn && !intel ? ProductLibrary::kOneDnn : ProductLibrary::kBlas;
+}
+
+ProductLibrary cpu_product_library() {
+  static const ProductLibrary library =
+      choose_product_library(at::hasMKL(), at::hasMKLDNN(), intel_cpu());
+  return library;
+}
+
+const char* product_library_name(ProductLibrary library) {
+  return library == ProductLibrary::kOneDnn ? "oneDNN" : "BLAS";
+}
+
+void products_ab(torch::Tensor out, const torch::Tensor& a, const torch::Tensor& b,
+                 ProductLibrary library) {
+  check_batched(out, "out");
+  check_batched(a, "a");
+  check_batched(b, "b");
+  PlainFp32 plain;
+  if (library == ProductLibrary::kBlas) {
+    at::bmm_out(out, a, b);
+    return;
+  }
+  const int64_t K = b.size(1), N = b.size(2);
+  for (int64_t p = 0; p < a.size(0); ++p) {
+    // A transposed 1x1 convolution with weight (in K, out N) is the product with b itself.
+    as_pixels(out[p]).copy_(at::conv_transpose2d(as_pixels(a[p]), b[p].view({K, N, 1, 1})));
+  }
+}
+
+void products_abt(torch::Tensor out, const torch::Tensor& a, const torch::Tensor& b,
+                  ProductLibrary library) {
+  check_batched(out, "out");
+  check_batched(a, "a");
+  check_batched(b, "b");
+  PlainFp32 plain;
+  if (library == ProductLibrary::kBlas) {
+    at::bmm_out(out, a, b.transpose(1, 2));
+    return;
+  }
+  const int64_t N = b.size(1), K = b.size(2);
+  for (int64_t p = 0; p < a.size(0); ++p) {
+    // A 1x1 convolution with weight (out N, in K).
+    as_pixels(out[p]).copy_(at::conv2d(as_pixels(a[p]), b[p].view({N, K, 1, 1})));
+  }
+}
+
+void products_atb(torch::Tensor out, const torch::Tensor& a, const torch::Tensor& b,
+                  ProductLibrary library) {
+  check_batched(out, "out");
+  check_batched(a, "a");
+  check_batched(b, "b");
+  PlainFp32 plain;
+  if (library == ProductLibrary::kBlas) {
+    at::bmm_out(out, a.transpose(1, 2), b);
+    return;
+  }
+  const int64_t K = a.size(2), N = b.size(2);
+  for (int64_t p = 0; p < a.size(0); ++p) {
+    // The weight gradient of the transposed 1x1 convolution a[p] -> b[p], weight (in K, out N):
+    // sum over pixels of a's row times b's. The weight's values are not read; out[p] stands in.
+    const auto grads = at::convolution_backward(
+        as_pixels(b[p]), as_pixels(a[p]), out[p].view({K, N, 1, 1}), c10::nullopt, {1, 1}, {0, 0},
+        {1, 1}, /*transposed=*/true, {0, 0}, /*groups=*/1, {false, true, false});
+    out[p].copy_(std::get<1>(grads).view({K, N}));
+  }
+}
+
+torch::Tensor product_wide(const torch::Tensor& a, const torch::Tensor& b, ProductLibrary library) {
+  if (library == ProductLibrary::kBlas || !a.device().is_cpu() ||
+      a.scalar_type() != torch::kFloat) {
+    return at::mm(a, b);
+  }
+  const int64_t M = a.size(0), K = a.size(1), N = b.size(1);
+  c10::impl::ExcludeDispatchKeyGuard no_autocast(c10::DispatchKey::AutocastCPU);
+  // a's rows as pixels, b's columns as the output channels of a 1x1 convolution.
+  const auto y = at::conv2d(as_pixels(a.contiguous()), b.t().contiguous().view({N, K, 1, 1}));
+  return y.permute({0, 2, 3, 1}).reshape({M, N});
+}
+
+}  // namespace dcgan
