@@ -406,12 +406,18 @@ TransposedGrads transposed_backward_nhwc(const torch::Tensor& xp, const torch::T
   TransposedGrads grads;
   if (!want_x && !want_u) return grads;
   if (want_x) grads.gxp = at::zeros({N, H + 2, W + 2, C}, gout.options());
+  // Scratch for the largest phase, narrowed for each: the transformed output gradient, and the
+  // transformed input for the weight gradient, then the input's transformed gradient. Taken
+  // before the weight gradient, which lives on after this call (its buffer is pooled too, not
+  // allocated and faulted in afresh each time), so that it does not take a scratch buffer.
+  const int64_t tiles = phase_grid(N, C, H, W, Co, 0).T;
+  auto gm_all = pool().get({phase_positions(0), tiles, Co}, gout.options(), pooled);
+  auto v_all = pool().get({phase_positions(0), tiles, C}, gout.options(), pooled);
   if (want_u) grads.gu = pool().get(u.sizes(), gout.options(), pooled);
   for (int phase = 0; phase < kPhases; ++phase) {
     const PhaseGrid g = phase_grid(N, C, H, W, Co, phase);
-    auto gm = pool().get({phase_positions(phase), g.T, Co}, gout.options(), pooled);
-    // The transformed input for the weight gradient, then the input's transformed gradient.
-    auto v = pool().get({phase_positions(phase), g.T, C}, gout.options(), pooled);
+    auto gm = gm_all.narrow(0, 0, phase_positions(phase));
+    auto v = v_all.narrow(0, 0, phase_positions(phase));
     dispatch_phase(phase, [&](auto ty, auto tx) {
       using Ty = decltype(ty);
       using Tx = decltype(tx);
