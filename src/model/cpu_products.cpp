@@ -69,59 +69,59 @@ const char* product_library_name(ProductLibrary library) {
   return library == ProductLibrary::kOneDnn ? "oneDNN" : "BLAS";
 }
 
-void products_ab(torch::Tensor out, const torch::Tensor& a, const torch::Tensor& b,
-                 ProductLibrary library) {
+namespace {
+// Checks the operands, then runs `blas` (at::bmm on the BLAS) or `onednn` (matrix p of each, per
+// p), both as plain fp32 ops.
+template <class Blas, class OneDnn>
+void run_products(const torch::Tensor& out, const torch::Tensor& a, const torch::Tensor& b,
+                  ProductLibrary library, Blas blas, OneDnn onednn) {
   check_batched(out, "out");
   check_batched(a, "a");
   check_batched(b, "b");
   PlainFp32 plain;
   if (library == ProductLibrary::kBlas) {
-    at::bmm_out(out, a, b);
+    blas();
     return;
   }
+  for (int64_t p = 0; p < a.size(0); ++p) onednn(out[p], a[p], b[p]);
+}
+}  // namespace
+
+void products_ab(torch::Tensor out, const torch::Tensor& a, const torch::Tensor& b,
+                 ProductLibrary library) {
   const int64_t K = b.size(1), N = b.size(2);
-  for (int64_t p = 0; p < a.size(0); ++p) {
-    // A transposed 1x1 convolution with weight (in K, out N) is the product with b itself.
-    as_pixels(out[p]).copy_(at::conv_transpose2d(as_pixels(a[p]), b[p].view({K, N, 1, 1})));
-  }
+  run_products(
+      out, a, b, library, [&] { at::bmm_out(out, a, b); },
+      [&](const torch::Tensor& o, const torch::Tensor& x, const torch::Tensor& y) {
+        // A transposed 1x1 convolution with weight (in K, out N) is the product with y itself.
+        as_pixels(o).copy_(at::conv_transpose2d(as_pixels(x), y.view({K, N, 1, 1})));
+      });
 }
 
 void products_abt(torch::Tensor out, const torch::Tensor& a, const torch::Tensor& b,
                   ProductLibrary library) {
-  check_batched(out, "out");
-  check_batched(a, "a");
-  check_batched(b, "b");
-  PlainFp32 plain;
-  if (library == ProductLibrary::kBlas) {
-    at::bmm_out(out, a, b.transpose(1, 2));
-    return;
-  }
   const int64_t N = b.size(1), K = b.size(2);
-  for (int64_t p = 0; p < a.size(0); ++p) {
-    // A 1x1 convolution with weight (out N, in K).
-    as_pixels(out[p]).copy_(at::conv2d(as_pixels(a[p]), b[p].view({N, K, 1, 1})));
-  }
+  run_products(
+      out, a, b, library, [&] { at::bmm_out(out, a, b.transpose(1, 2)); },
+      [&](const torch::Tensor& o, const torch::Tensor& x, const torch::Tensor& y) {
+        // A 1x1 convolution with weight (out N, in K).
+        as_pixels(o).copy_(at::conv2d(as_pixels(x), y.view({N, K, 1, 1})));
+      });
 }
 
 void products_atb(torch::Tensor out, const torch::Tensor& a, const torch::Tensor& b,
                   ProductLibrary library) {
-  check_batched(out, "out");
-  check_batched(a, "a");
-  check_batched(b, "b");
-  PlainFp32 plain;
-  if (library == ProductLibrary::kBlas) {
-    at::bmm_out(out, a.transpose(1, 2), b);
-    return;
-  }
   const int64_t K = a.size(2), N = b.size(2);
-  for (int64_t p = 0; p < a.size(0); ++p) {
-    // The weight gradient of the transposed 1x1 convolution a[p] -> b[p], weight (in K, out N):
-    // sum over pixels of a's row times b's. The weight's values are not read; out[p] stands in.
-    const auto grads = at::convolution_backward(
-        as_pixels(b[p]), as_pixels(a[p]), out[p].view({K, N, 1, 1}), c10::nullopt, {1, 1}, {0, 0},
-        {1, 1}, /*transposed=*/true, {0, 0}, /*groups=*/1, {false, true, false});
-    out[p].copy_(std::get<1>(grads).view({K, N}));
-  }
+  run_products(
+      out, a, b, library, [&] { at::bmm_out(out, a.transpose(1, 2), b); },
+      [&](const torch::Tensor& o, const torch::Tensor& x, const torch::Tensor& y) {
+        // The weight gradient of the transposed 1x1 convolution x -> y, weight (in K, out N):
+        // the sum over pixels of x's row times y's. The weight's values are not read; o stands in.
+        const auto grads = at::convolution_backward(
+            as_pixels(y), as_pixels(x), o.view({K, N, 1, 1}), c10::nullopt, {1, 1}, {0, 0}, {1, 1},
+            /*transposed=*/true, {0, 0}, /*groups=*/1, {false, true, false});
+        o.copy_(std::get<1>(grads).view({K, N}));
+      });
 }
 
 torch::Tensor product_wide(const torch::Tensor& a, const torch::Tensor& b, ProductLibrary library) {
