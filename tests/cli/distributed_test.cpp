@@ -236,9 +236,14 @@ TEST_P(RanksTest, WeightsStayIdenticalAndOnlyRankZeroWrites) {
 INSTANTIATE_TEST_SUITE_P(Gloo, RanksTest, ::testing::Values(2, 3),
                          [](const auto& info) { return std::to_string(info.param) + "Ranks"; });
 
+// The largest difference in logged losses between two runs that are the same run up to the order
+// of floating-point sums; different runs here differ by 1e-3 and more.
+constexpr double kSameRun = 1e-4;
+
 // With model.sync_bn, 2 ranks on 6 images each train the run that 1 process trains on the 12:
-// the same data order, noise and batch statistics, up to the order of floating-point sums.
-// Without it each rank normalises its own 6 images: a different run.
+// the same data order, noise and batch statistics, up to the order of floating-point sums
+// (LibTorch 1.13's on a 2-core AMD EPYC: 1.6e-5 in the losses after 8 steps; kSameRun).
+// Without it each rank normalises its own 6 images: a different run (0.047 there).
 TEST_F(DistributedTest, SyncBatchNormEqualsOneProcessOnTheGlobalBatch) {
   ASSERT_NO_FATAL_FAILURE(single_process("single"));
   for (const std::string sync : {"true", "false"}) {
@@ -250,7 +255,7 @@ TEST_F(DistributedTest, SyncBatchNormEqualsOneProcessOnTheGlobalBatch) {
   ASSERT_EQ(single.size(), 4u * 2 * kStepsPerEpoch);
   const double synced = max_difference(single, logged_losses(run("two-sync-true")));
   const double local = max_difference(single, logged_losses(run("two-sync-false")));
-  EXPECT_LT(synced, 1e-5) << "per-rank statistics: " << local;
+  EXPECT_LT(synced, kSameRun) << "per-rank statistics: " << local;
   EXPECT_GT(local, 1e-3) << "synced: " << synced;
   // The weights: Adam turns rounding differences in near-zero gradients into steps of about the
   // learning rate, so their distance is small rather than tiny.
@@ -276,7 +281,8 @@ TEST_F(DistributedTest, ResumesUnderAnotherWorldSize) {
   EXPECT_TRUE(contains(results[0].output, "resumed at step 3")) << results[0].output;
   EXPECT_TRUE(contains(results[0].output, "3 ranks over gloo")) << results[0].output;
   EXPECT_EQ(CheckpointReader(run("resized") + "/checkpoint.pt").read_int("step"), 2 * kStepsPerEpoch);
-  EXPECT_LT(max_difference(logged_losses(run("straight")), logged_losses(run("resized"))), 1e-5);
+  EXPECT_LT(max_difference(logged_losses(run("straight")), logged_losses(run("resized"))),
+            kSameRun);
   EXPECT_LT(relative_distance(checkpoint_weights(run("straight")), checkpoint_weights(run("resized"))),
             1e-3);
 }
