@@ -31,17 +31,26 @@ constexpr bool kPhaseIsFasterOnCpu = TORCH_VERSION_MAJOR < 2;
 // count; with every thread, beyond 2 threads it is unmeasured: there `auto` is LibTorch's layer
 // for one-off uses (sampling), and training times both (upconv_candidates; scripts/gpu-check.sh
 // measures the forms on that machine's CPU). The same range for the GEMM form under native bf16,
-// the only thread counts it was measured at (docs/PERFORMANCE.md).
+// the only thread counts it was measured at (docs/PERFORMANCE.md). Under bf16 on a CPU with
+// AVX512-BF16 but no AMX, the GEMM form and the Winograd form (emulating bf16 with fp32 kernels)
+// each won on one CPU, so training times both there too (cpu_upconv_forms).
 constexpr int kMaxWinogradThreads = 2;
 
-// auto's form on the CPU from LibTorch 2 on, where one applies: the GEMM form under native bf16,
-// else the Winograd form (fp32, and the fp32 kernels of emulated bf16).
-UpconvKind cpu_form(const std::string& amp) {
-  return amp == "bf16" && cpu_has_native_bf16() ? UpconvKind::kGemm : UpconvKind::kWinograd;
-}
 // Whether `auto` is unmeasured here: the CPU, LibTorch 2 or later, beyond kMaxWinogradThreads.
-bool auto_is_unmeasured(const torch::Device& device) {
+bool beyond_measured_threads(const torch::Device& device) {
   return device.is_cpu() && !kPhaseIsFasterOnCpu && at::get_num_threads() > kMaxWinogradThreads;
+}
+}  // namespace
+
+std::vector<UpconvKind> cpu_upconv_forms(const std::string& amp, bool native_bf16, bool amx_bf16) {
+  if (amp != "bf16" || !native_bf16) return {UpconvKind::kWinograd};
+  if (amx_bf16) return {UpconvKind::kGemm};
+  return {UpconvKind::kGemm, UpconvKind::kWinograd};
+}
+
+namespace {
+std::vector<UpconvKind> cpu_forms(const std::string& amp) {
+  return cpu_upconv_forms(amp, cpu_has_native_bf16(), cpu_has_amx_bf16());
 }
 }  // namespace
 
@@ -51,8 +60,8 @@ UpconvKind resolve_upconv(const std::string& name, const torch::Device& device,
   if (name == "auto") {
     if (!device.is_cpu()) return UpconvKind::kNative;
     if (kPhaseIsFasterOnCpu) return UpconvKind::kPhase;
-    if (auto_is_unmeasured(device)) return UpconvKind::kNative;
-    return cpu_form(amp);
+    if (beyond_measured_threads(device)) return UpconvKind::kNative;
+    return cpu_forms(amp).front();
   }
   throw ConfigError("key 'model.upconv' must be one of auto, native, phase, winograd, gemm; got '" +
                     name + "'");
@@ -60,8 +69,12 @@ UpconvKind resolve_upconv(const std::string& name, const torch::Device& device,
 
 std::vector<UpconvKind> upconv_candidates(const std::string& name, const torch::Device& device,
                                           const std::string& amp) {
-  if (name == "auto" && auto_is_unmeasured(device)) return {UpconvKind::kNative, cpu_form(amp)};
-  return {resolve_upconv(name, device, amp)};
+  const UpconvKind pick = resolve_upconv(name, device, amp);  // checks the name
+  if (name != "auto" || !device.is_cpu() || kPhaseIsFasterOnCpu) return {pick};
+  std::vector<UpconvKind> kinds;
+  if (beyond_measured_threads(device)) kinds.push_back(UpconvKind::kNative);
+  for (const UpconvKind kind : cpu_forms(amp)) kinds.push_back(kind);
+  return kinds;
 }
 
 const char* upconv_name(UpconvKind kind) {

@@ -63,31 +63,46 @@ bool cpu_autocast_enabled() { return autocast_enabled(at::kCPU); }
 
 at::ScalarType cpu_autocast_dtype() { return autocast_dtype(at::kCPU); }
 
-bool cpu_has_native_bf16() {
+namespace {
+struct Bf16Features {
+  bool avx512_bf16 = false;  // or Arm's BF16 extension
+  bool amx_bf16 = false;
+};
+
+// What the CPU and the OS support, read once.
+Bf16Features read_bf16_features() {
+  Bf16Features f;
 #if defined(__x86_64__) || defined(__i386__)
   unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
-  if (__get_cpuid_max(0, nullptr) < 7) return false;
+  if (__get_cpuid_max(0, nullptr) < 7) return f;
   __cpuid_count(1, 0, eax, ebx, ecx, edx);
-  if ((ecx & (1u << 27)) == 0) return false;  // OSXSAVE: the OS reports which registers it saves
+  if ((ecx & (1u << 27)) == 0) return f;  // OSXSAVE: the OS reports which registers it saves
   unsigned xcr0_low = 0, xcr0_high = 0;
   __asm__("xgetbv" : "=a"(xcr0_low), "=d"(xcr0_high) : "c"(0));
   const bool os_avx512 = (xcr0_low & 0xE6u) == 0xE6u;                // SSE, AVX, opmask, ZMM
   const bool os_amx = (xcr0_low & 0x60000u) == 0x60000u;             // TILECFG, TILEDATA
   __cpuid_count(7, 0, eax, ebx, ecx, edx);
-  const bool amx_bf16 = (edx & (1u << 22)) != 0;
+  f.amx_bf16 = os_amx && (edx & (1u << 22)) != 0;
   const unsigned max_subleaf = eax;
-  bool avx512_bf16 = false;
   if (max_subleaf >= 1) {
     __cpuid_count(7, 1, eax, ebx, ecx, edx);
-    avx512_bf16 = (eax & (1u << 5)) != 0;
+    f.avx512_bf16 = os_avx512 && (eax & (1u << 5)) != 0;
   }
-  return (avx512_bf16 && os_avx512) || (amx_bf16 && os_amx);
 #elif defined(__aarch64__) && defined(__linux__) && defined(HWCAP2_BF16)
-  return (getauxval(AT_HWCAP2) & HWCAP2_BF16) != 0;
-#else
-  return false;
+  f.avx512_bf16 = (getauxval(AT_HWCAP2) & HWCAP2_BF16) != 0;
 #endif
+  return f;
 }
+
+const Bf16Features& bf16_features() {
+  static const Bf16Features features = read_bf16_features();
+  return features;
+}
+}  // namespace
+
+bool cpu_has_native_bf16() { return bf16_features().avx512_bf16 || bf16_features().amx_bf16; }
+
+bool cpu_has_amx_bf16() { return bf16_features().amx_bf16; }
 
 torch::Tensor round_to_bf16(const torch::Tensor& t) {
   if (!t.defined()) return t;

@@ -71,7 +71,9 @@ Gan::Gan(const Config& config, int64_t channels, const torch::Device& device, Up
       ema_decay_(config.train.ema),
       bf16_autocast_(config.run.amp == "bf16"),
       device_type_(device.type()),
-      emulate_bf16_(kEmulationFollowsThisAutocast && device.is_cpu() && !cpu_has_native_bf16()) {
+      // Where the CPU has no bf16 arithmetic, and for the Winograd form, whose kernels are fp32.
+      emulate_bf16_(kEmulationFollowsThisAutocast && device.is_cpu() &&
+                    (!cpu_has_native_bf16() || upconv == UpconvKind::kWinograd)) {
   if (config.run.cuda_graphs) graph_ = make_cuda_graph_step(device);
   if (bf16_autocast_ && !device.is_cuda() && !device.is_cpu()) {
     throw ConfigError("key 'run.amp' is bf16, which needs a CPU or CUDA device; the run is on " +

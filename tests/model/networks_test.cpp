@@ -159,7 +159,8 @@ TEST(NetworksTest, UnknownNamesAreConfigErrors) {
   at::set_num_threads(2);
   EXPECT_EQ(resolve_upconv("auto", torch::kCPU),
             TORCH_VERSION_MAJOR < 2 ? UpconvKind::kPhase : UpconvKind::kWinograd);
-  // In bf16, the GEMM form where the CPU has native bf16 (else the emulation's Winograd form).
+  // In bf16, the GEMM form where the CPU has native bf16 (else the emulation's Winograd form;
+  // with AVX512-BF16 alone training times both: UpconvCandidates).
   EXPECT_EQ(resolve_upconv("auto", torch::kCPU, "bf16"),
             TORCH_VERSION_MAJOR < 2  ? UpconvKind::kPhase
             : cpu_has_native_bf16() ? UpconvKind::kGemm
@@ -187,29 +188,52 @@ TEST(NetworksTest, UpconvKindsParseByName) {
   EXPECT_EQ(parse_upconv_kind(""), std::nullopt);
 }
 
-// Training may time two forms only where `auto` has no measured pick: the CPU, LibTorch 2,
-// beyond 2 threads. Everywhere else it runs resolve_upconv's, untimed.
+// The forms measured faster than LibTorch's layers at 1 or 2 threads, by precision and CPU: the
+// Winograd form in fp32 and for emulated bf16, the GEMM form under bf16 with AMX, and both with
+// AVX512-BF16 alone, where each was the faster on one CPU.
+TEST(NetworksTest, CpuUpconvFormsFollowPrecisionAndCpu) {
+  using V = std::vector<UpconvKind>;
+  const V winograd{UpconvKind::kWinograd};
+  for (const bool native : {false, true}) {
+    for (const bool amx : {false, true}) {
+      EXPECT_EQ(cpu_upconv_forms("none", native, amx), winograd) << native << amx;
+    }
+  }
+  EXPECT_EQ(cpu_upconv_forms("bf16", false, false), winograd);
+  EXPECT_EQ(cpu_upconv_forms("bf16", true, true), V{UpconvKind::kGemm});
+  EXPECT_EQ(cpu_upconv_forms("bf16", true, false), (V{UpconvKind::kGemm, UpconvKind::kWinograd}));
+}
+
+// Training may time forms only where `auto` has no measured pick: the CPU, LibTorch 2, beyond 2
+// threads, or under bf16 with AVX512-BF16 alone. Everywhere else it runs resolve_upconv's, untimed.
 TEST(NetworksTest, UpconvCandidates) {
   using V = std::vector<UpconvKind>;
   const bool v2 = TORCH_VERSION_MAJOR >= 2;
-  const UpconvKind bf16_form = cpu_has_native_bf16() ? UpconvKind::kGemm : UpconvKind::kWinograd;
+  const V bf16_forms = cpu_upconv_forms("bf16", cpu_has_native_bf16(), cpu_has_amx_bf16());
   {
     testing::IntraOpThreads two(2);
     EXPECT_EQ(upconv_candidates("auto", torch::kCPU), V{resolve_upconv("auto", torch::kCPU)});
     EXPECT_EQ(upconv_candidates("auto", torch::kCPU, "bf16"),
-              V{resolve_upconv("auto", torch::kCPU, "bf16")});
+              v2 ? bf16_forms : V{resolve_upconv("auto", torch::kCPU, "bf16")});
+    EXPECT_EQ(upconv_candidates("auto", torch::kCPU, "bf16").front(),
+              resolve_upconv("auto", torch::kCPU, "bf16"));
   }
   {
     testing::IntraOpThreads three(3);
+    V bf16{UpconvKind::kPhase};
+    if (v2) {
+      bf16 = {UpconvKind::kNative};
+      bf16.insert(bf16.end(), bf16_forms.begin(), bf16_forms.end());
+    }
     const V fp32 = v2 ? V{UpconvKind::kNative, UpconvKind::kWinograd} : V{UpconvKind::kPhase};
-    const V bf16 = v2 ? V{UpconvKind::kNative, bf16_form} : V{UpconvKind::kPhase};
     EXPECT_EQ(upconv_candidates("auto", torch::kCPU), fp32);
     EXPECT_EQ(upconv_candidates("auto", torch::kCPU, "bf16"), bf16);
     // A form the config names is the form, at any thread count and on any device.
     EXPECT_EQ(upconv_candidates("winograd", torch::kCPU), V{UpconvKind::kWinograd});
     EXPECT_EQ(upconv_candidates("native", torch::kCPU, "bf16"), V{UpconvKind::kNative});
-    EXPECT_EQ(upconv_candidates("gemm", torch::kCPU), V{UpconvKind::kGemm});
+    EXPECT_EQ(upconv_candidates("gemm", torch::kCPU, "bf16"), V{UpconvKind::kGemm});
     EXPECT_EQ(upconv_candidates("auto", torch::Device("cuda:0")), V{UpconvKind::kNative});
+    EXPECT_EQ(upconv_candidates("auto", torch::Device("cuda:0"), "bf16"), V{UpconvKind::kNative});
     EXPECT_THROW(upconv_candidates("fast", torch::kCPU), ConfigError);
   }
 }

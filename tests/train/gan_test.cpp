@@ -1,6 +1,7 @@
 #include "dcgan/train/gan.h"
 
 #include <gtest/gtest.h>
+#include <torch/version.h>
 
 #include <algorithm>
 #include <cmath>
@@ -11,6 +12,7 @@
 #include "dcgan/error.h"
 #include "dcgan/io/checkpoint.h"
 #include "dcgan/train/capturable_adam.h"
+#include "dcgan/train/profile.h"
 #include "testing/threads.h"
 
 namespace dcgan {
@@ -202,6 +204,36 @@ TEST(GanTest, LearnsAConstantImageUnderCpuBf16) {
   Gan gan(config, 1, torch::kCPU);
   const auto [before, best] = learn_constant_image(gan, torch::kCPU);
   EXPECT_LT(best, 0.5 * before) << "before " << before << ", best " << best;
+}
+
+// run.amp bf16 with the Winograd form: its wide layers run on bf16-rounded operands with fp32
+// kernels (the emulation of model/precision.h), also on a CPU with native bf16, where LibTorch's
+// bf16 layers are not always faster (AVX512-BF16 without AMX: docs/PERFORMANCE.md). The step is
+// the fp32 step up to bf16 rounding, and the form's own loops run in it.
+TEST(GanTest, CpuBf16WithTheWinogradFormRunsTheFormOnRoundedOperands) {
+  if (TORCH_VERSION_MAJOR < 2) GTEST_SKIP() << "LibTorch 1.13 runs its own bf16 kernels";
+  Config config = small_config();
+  config.model.g_channels = 256;  // G's 256 -> 128 layer is wide enough for the form
+  torch::manual_seed(0);
+  Gan fp32(config, 3, torch::kCPU, UpconvKind::kWinograd);
+  config.run.amp = "bf16";
+  torch::manual_seed(0);
+  Gan bf16(config, 3, torch::kCPU, UpconvKind::kWinograd);
+  const torch::Tensor real = torch::rand({16, 3, 32, 32}) * 2 - 1;
+  const torch::Tensor z = sample_noise(16, 100, torch::kCPU);
+  const StepStats a = fp32.step(real, z);
+  StepStats b;
+  const std::vector<OperatorTime> ops = profile_operators([&] { b = bf16.step(real, z); });
+  const bool ran_the_form = std::any_of(ops.begin(), ops.end(), [](const OperatorTime& op) {
+    return op.name.rfind("dcgan::winograd_", 0) == 0;
+  });
+  EXPECT_TRUE(ran_the_form) << "the bf16 step ran no Winograd loop";
+  for (auto [x, y] : {std::pair{a.d_loss, b.d_loss}, {a.g_loss, b.g_loss}, {a.d_real, b.d_real},
+                      {a.d_fake, b.d_fake}}) {
+    EXPECT_NEAR(y.item<double>(), x.item<double>(), 0.02 * std::abs(x.item<double>()) + 1e-3);
+  }
+  EXPECT_NE(a.d_loss.item<double>(), b.d_loss.item<double>()) << "bf16 autocast had no effect";
+  for (const auto& p : bf16.generator->parameters()) EXPECT_EQ(p.scalar_type(), torch::kFloat);
 }
 
 // The CUDA step is the CPU step: same weights and batch in, same statistics and (almost every)

@@ -21,26 +21,31 @@ constexpr int64_t kImageSize = 32;
 
 // Which transposed-convolution implementation G uses, and for kWinograd and kGemm D's convolutions
 // too. All hold the same parameters.
-// kWinograd: winograd_conv_transpose.h on the CPU in fp32 (also as emulated bf16's fp32 kernel)
-// for G's and D's wide layers, LibTorch's (kNative) elsewhere. kGemm: gemm_conv.h's form, for
-// G's and D's wide layers, under CPU bf16 autocast on a CPU with native bf16, LibTorch's
-// elsewhere.
+// kWinograd: winograd_conv_transpose.h on the CPU in fp32, and under CPU bf16 autocast (from
+// LibTorch 2 on) as the fp32 kernel of emulated bf16 (precision.h), on any CPU, for G's and D's
+// wide layers; LibTorch's (kNative) elsewhere. kGemm: gemm_conv.h's form, for G's and D's wide
+// layers, under CPU bf16 autocast on a CPU with native bf16, LibTorch's elsewhere.
 enum class UpconvKind { kNative, kPhase, kWinograd, kGemm };
 // `auto` picks, on the CPU, kPhase with LibTorch 1.13 (its CPU transposed conv is slow); from
 // LibTorch 2 on, at 1 or 2 intra-op threads (at::get_num_threads() now: set the thread count
-// first), kGemm for `amp` bf16 on a CPU with native bf16 and kWinograd otherwise, and kNative
-// beyond 2 threads (where training times both: upconv_candidates); kNative (cuDNN's) on CUDA.
-// Throws ConfigError for another name.
+// first), the first of cpu_upconv_forms (kGemm for `amp` bf16 on a CPU with native bf16,
+// kWinograd otherwise), and kNative beyond 2 threads (where training times the forms:
+// upconv_candidates); kNative (cuDNN's) on CUDA. Throws ConfigError for another name.
 UpconvKind resolve_upconv(const std::string& name, const torch::Device& device,
                           const std::string& amp = "none");
+// The forms measured faster than LibTorch's layers on the CPU at 1 or 2 threads, for `amp` on a
+// CPU with or without native bf16 and AMX: kWinograd in fp32 and for emulated bf16; kGemm under
+// bf16 with AMX; under bf16 with AVX512-BF16 alone both, each faster on one CPU (timed).
+std::vector<UpconvKind> cpu_upconv_forms(const std::string& amp, bool native_bf16, bool amx_bf16);
 // "native", "phase", "winograd" or "gemm".
 const char* upconv_name(UpconvKind kind);
 // The kind upconv_name names `name`; nullopt for any other, e.g. "auto".
 std::optional<UpconvKind> parse_upconv_kind(const std::string& name);
 // The kinds `name` may run as for training on `device` now, LibTorch's first: resolve_upconv's
-// pick alone, but for `auto` on the CPU from LibTorch 2 on beyond 2 threads, where neither form
-// has been measured faster or slower: LibTorch's and the form resolve_upconv picks at 2 threads
-// (train/upconv_choice.h times them). Throws ConfigError for an unknown name.
+// pick alone, but for `auto` on the CPU from LibTorch 2 on, where no one form has been measured
+// fastest, the forms to time (train/upconv_choice.h): beyond 2 threads LibTorch's and
+// cpu_upconv_forms, at 1 or 2 threads cpu_upconv_forms where it names two. Throws ConfigError for
+// an unknown name.
 std::vector<UpconvKind> upconv_candidates(const std::string& name, const torch::Device& device,
                                           const std::string& amp = "none");
 

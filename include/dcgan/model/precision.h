@@ -49,6 +49,10 @@ at::ScalarType cpu_autocast_dtype();
 // AArch64: the BF16 extension). Without it LibTorch's bf16 kernels are generic code, slower
 // than fp32.
 bool cpu_has_native_bf16();
+// Whether it has Intel's matrix unit for bf16 (AMX-BF16, with the OS's support): there oneDNN's
+// bf16 matrix products run several times faster than its fp32 ones; with AVX512-BF16 alone the
+// gain varies from one CPU to the next (docs/PERFORMANCE.md).
+bool cpu_has_amx_bf16();
 
 // The value of `t` rounded to bf16, as fp32 (an undefined tensor stays undefined).
 torch::Tensor round_to_bf16(const torch::Tensor& t);

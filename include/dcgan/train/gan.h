@@ -45,7 +45,8 @@ class Gan {
   // Builds G and D for `channels`-channel images on `device`, initialised per options.model.init
   // from the global LibTorch generator (seed it first). run.amp = bf16 runs the forward passes
   // under the device's autocast (CPU or CUDA): weights, optimizer state and losses stay fp32. On
-  // a CPU without native bf16 the convolutions emulate it at fp32 speed (model/precision.h).
+  // a CPU without native bf16, and with the Winograd form (UpconvKind::kWinograd), the
+  // convolutions emulate it with fp32 kernels (model/precision.h).
   // run.cuda_graphs: the step is captured in a CUDA graph after a few eager steps and replayed
   // (ConfigError where that cannot run).
   Gan(const Config& config, int64_t channels, const torch::Device& device);
@@ -118,7 +119,7 @@ class Gan {
   std::vector<torch::Tensor> g_params_, g_buffers_, ema_params_, ema_buffers_;
   bool bf16_autocast_;
   at::DeviceType device_type_;
-  bool emulate_bf16_;  // CPU without native bf16: see model/precision.h
+  bool emulate_bf16_;  // CPU without native bf16, or the Winograd form: model/precision.h
   std::string bf16_note_;
   std::unique_ptr<CudaGraphStep> graph_;  // run.cuda_graphs
   ProcessGroup* group_ = nullptr;         // distributed runs
