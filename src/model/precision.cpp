@@ -3,6 +3,9 @@
 #include <ATen/autocast_mode.h>
 #include <torch/version.h>
 
+#include <cstdlib>
+#include <string>
+
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
 #elif defined(__aarch64__) && defined(__linux__)
@@ -94,15 +97,35 @@ Bf16Features read_bf16_features() {
   return f;
 }
 
-const Bf16Features& bf16_features() {
-  static const Bf16Features features = read_bf16_features();
-  return features;
+const Bf16Support& bf16_support() {
+  static const Bf16Support support = [] {
+    const Bf16Features f = read_bf16_features();
+    const char* cap = std::getenv("ONEDNN_MAX_CPU_ISA");
+    if (cap == nullptr) cap = std::getenv("DNNL_MAX_CPU_ISA");
+    return bf16_support_under_isa_cap(f.avx512_bf16 || f.amx_bf16, f.amx_bf16, cap);
+  }();
+  return support;
 }
 }  // namespace
 
-bool cpu_has_native_bf16() { return bf16_features().avx512_bf16 || bf16_features().amx_bf16; }
+Bf16Support bf16_support_under_isa_cap(bool native, bool amx, const char* cap) {
+  if (cap == nullptr) return {native, amx};
+  const std::string name(cap);
+  // oneDNN's instruction sets below its bf16 kernels, then those with bf16 but no AMX; any other
+  // value (ALL, an AMX set, one this list does not know) caps neither.
+  for (const char* below : {"SSE41", "AVX", "AVX2", "AVX2_VNNI", "AVX2_VNNI_2", "AVX512_CORE",
+                            "AVX512_CORE_VNNI"}) {
+    if (name == below) return {false, false};
+  }
+  for (const char* no_amx : {"AVX512_CORE_BF16", "AVX512_CORE_FP16", "AVX10_1_512", "AVX10_2_512"}) {
+    if (name == no_amx) return {native, false};
+  }
+  return {native, amx};
+}
 
-bool cpu_has_amx_bf16() { return bf16_features().amx_bf16; }
+bool cpu_has_native_bf16() { return bf16_support().native; }
+
+bool cpu_has_amx_bf16() { return bf16_support().amx; }
 
 torch::Tensor round_to_bf16(const torch::Tensor& t) {
   if (!t.defined()) return t;

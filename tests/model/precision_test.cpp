@@ -211,3 +211,23 @@ TEST(PrecisionTest, DisabledAutocastChangesNothing) {
 
 }  // namespace
 }  // namespace dcgan
+
+namespace dcgan {
+namespace {
+// oneDNN's instruction set cap takes away what it names as out of bounds, and nothing else.
+TEST(PrecisionTest, OneDnnIsaCapLimitsBf16Support) {
+  auto same = [](Bf16Support a, Bf16Support b) { return a.native == b.native && a.amx == b.amx; };
+  EXPECT_TRUE(same(bf16_support_under_isa_cap(true, true, nullptr), {true, true}));
+  EXPECT_TRUE(same(bf16_support_under_isa_cap(true, false, nullptr), {true, false}));
+  EXPECT_TRUE(same(bf16_support_under_isa_cap(true, true, "AVX512_CORE_BF16"), {true, false}));
+  EXPECT_TRUE(same(bf16_support_under_isa_cap(true, true, "AVX10_1_512"), {true, false}));
+  EXPECT_TRUE(same(bf16_support_under_isa_cap(true, true, "AVX512_CORE"), {false, false}));
+  EXPECT_TRUE(same(bf16_support_under_isa_cap(true, true, "AVX2"), {false, false}));
+  EXPECT_TRUE(same(bf16_support_under_isa_cap(true, true, "AVX512_CORE_AMX"), {true, true}));
+  EXPECT_TRUE(same(bf16_support_under_isa_cap(true, true, "ALL"), {true, true}));
+  // A cap does not add what the CPU lacks.
+  EXPECT_TRUE(same(bf16_support_under_isa_cap(false, false, "AVX512_CORE_AMX"), {false, false}));
+  EXPECT_TRUE(same(bf16_support_under_isa_cap(true, false, "ALL"), {true, false}));
+}
+}  // namespace
+}  // namespace dcgan

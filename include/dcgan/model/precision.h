@@ -46,13 +46,23 @@ bool cpu_autocast_enabled();
 at::ScalarType cpu_autocast_dtype();
 
 // Whether this CPU computes in bf16 natively (x86: AVX512-BF16 or AMX-BF16 with the OS's support;
-// AArch64: the BF16 extension). Without it LibTorch's bf16 kernels are generic code, slower
-// than fp32.
+// AArch64: the BF16 extension), and whether oneDNN may use it: ONEDNN_MAX_CPU_ISA (or
+// DNNL_MAX_CPU_ISA) below AVX512_CORE_BF16 holds oneDNN to fp32 kernels. Without it LibTorch's
+// bf16 kernels are generic code, slower than fp32.
 bool cpu_has_native_bf16();
-// Whether it has Intel's matrix unit for bf16 (AMX-BF16, with the OS's support): there oneDNN's
-// bf16 matrix products run several times faster than its fp32 ones; with AVX512-BF16 alone the
-// gain varies from one CPU to the next (docs/PERFORMANCE.md).
+// Whether it has Intel's matrix unit for bf16 (AMX-BF16, with the OS's support) and oneDNN may
+// use it (no ONEDNN_MAX_CPU_ISA below AMX): there oneDNN's bf16 matrix products run several times
+// faster than its fp32 ones; with AVX512-BF16 alone the gain varies from one CPU to the next
+// (docs/PERFORMANCE.md).
 bool cpu_has_amx_bf16();
+
+struct Bf16Support {
+  bool native = false;
+  bool amx = false;
+};
+// What is left of the CPU's bf16 support (`native`, `amx`) under oneDNN's instruction set cap
+// `cap` (ONEDNN_MAX_CPU_ISA's value, e.g. "AVX512_CORE_BF16"; nullptr: none).
+Bf16Support bf16_support_under_isa_cap(bool native, bool amx, const char* cap);
 
 // The value of `t` rounded to bf16, as fp32 (an undefined tensor stays undefined).
 torch::Tensor round_to_bf16(const torch::Tensor& t);
