@@ -40,6 +40,10 @@ constexpr int kMaxWinogradThreads = 2;
 bool beyond_measured_threads(const torch::Device& device) {
   return device.is_cpu() && !kPhaseIsFasterOnCpu && at::get_num_threads() > kMaxWinogradThreads;
 }
+
+std::vector<UpconvKind> cpu_forms(const std::string& amp) {
+  return cpu_upconv_forms(amp, cpu_has_native_bf16(), cpu_has_amx_bf16());
+}
 }  // namespace
 
 std::vector<UpconvKind> cpu_upconv_forms(const std::string& amp, bool native_bf16, bool amx_bf16) {
@@ -47,12 +51,6 @@ std::vector<UpconvKind> cpu_upconv_forms(const std::string& amp, bool native_bf1
   if (amx_bf16) return {UpconvKind::kGemm};
   return {UpconvKind::kGemm, UpconvKind::kWinograd};
 }
-
-namespace {
-std::vector<UpconvKind> cpu_forms(const std::string& amp) {
-  return cpu_upconv_forms(amp, cpu_has_native_bf16(), cpu_has_amx_bf16());
-}
-}  // namespace
 
 UpconvKind resolve_upconv(const std::string& name, const torch::Device& device,
                           const std::string& amp) {

@@ -67,14 +67,9 @@ bool cpu_autocast_enabled() { return autocast_enabled(at::kCPU); }
 at::ScalarType cpu_autocast_dtype() { return autocast_dtype(at::kCPU); }
 
 namespace {
-struct Bf16Features {
-  bool avx512_bf16 = false;  // or Arm's BF16 extension
-  bool amx_bf16 = false;
-};
-
-// What the CPU and the OS support, read once.
-Bf16Features read_bf16_features() {
-  Bf16Features f;
+// What the CPU and the OS support, before any cap.
+Bf16Support read_bf16_support() {
+  Bf16Support f;
 #if defined(__x86_64__) || defined(__i386__)
   unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
   if (__get_cpuid_max(0, nullptr) < 7) return f;
@@ -85,24 +80,27 @@ Bf16Features read_bf16_features() {
   const bool os_avx512 = (xcr0_low & 0xE6u) == 0xE6u;                // SSE, AVX, opmask, ZMM
   const bool os_amx = (xcr0_low & 0x60000u) == 0x60000u;             // TILECFG, TILEDATA
   __cpuid_count(7, 0, eax, ebx, ecx, edx);
-  f.amx_bf16 = os_amx && (edx & (1u << 22)) != 0;
+  f.amx = os_amx && (edx & (1u << 22)) != 0;
   const unsigned max_subleaf = eax;
+  bool avx512_bf16 = false;
   if (max_subleaf >= 1) {
     __cpuid_count(7, 1, eax, ebx, ecx, edx);
-    f.avx512_bf16 = os_avx512 && (eax & (1u << 5)) != 0;
+    avx512_bf16 = os_avx512 && (eax & (1u << 5)) != 0;
   }
+  f.native = avx512_bf16 || f.amx;
 #elif defined(__aarch64__) && defined(__linux__) && defined(HWCAP2_BF16)
-  f.avx512_bf16 = (getauxval(AT_HWCAP2) & HWCAP2_BF16) != 0;
+  f.native = (getauxval(AT_HWCAP2) & HWCAP2_BF16) != 0;
 #endif
   return f;
 }
 
+// Read once: the CPU's support under oneDNN's cap, as oneDNN reads it.
 const Bf16Support& bf16_support() {
   static const Bf16Support support = [] {
-    const Bf16Features f = read_bf16_features();
     const char* cap = std::getenv("ONEDNN_MAX_CPU_ISA");
     if (cap == nullptr) cap = std::getenv("DNNL_MAX_CPU_ISA");
-    return bf16_support_under_isa_cap(f.avx512_bf16 || f.amx_bf16, f.amx_bf16, cap);
+    const Bf16Support cpu = read_bf16_support();
+    return bf16_support_under_isa_cap(cpu.native, cpu.amx, cap);
   }();
   return support;
 }

@@ -209,11 +209,6 @@ TEST(PrecisionTest, DisabledAutocastChangesNothing) {
   EXPECT_EQ(torch::mm(torch::ones({2, 2}), torch::ones({2, 2})).scalar_type(), torch::kFloat);
 }
 
-}  // namespace
-}  // namespace dcgan
-
-namespace dcgan {
-namespace {
 // oneDNN's instruction set cap takes away what it names as out of bounds, and nothing else.
 TEST(PrecisionTest, OneDnnIsaCapLimitsBf16Support) {
   auto same = [](Bf16Support a, Bf16Support b) { return a.native == b.native && a.amx == b.amx; };
@@ -229,5 +224,6 @@ TEST(PrecisionTest, OneDnnIsaCapLimitsBf16Support) {
   EXPECT_TRUE(same(bf16_support_under_isa_cap(false, false, "AVX512_CORE_AMX"), {false, false}));
   EXPECT_TRUE(same(bf16_support_under_isa_cap(true, false, "ALL"), {true, false}));
 }
+
 }  // namespace
 }  // namespace dcgan
