@@ -3,7 +3,10 @@
 # (../shared/bench/ref_dcgan.py or $REF_DCGAN), eager and under torch.compile, and `dcgan bench`,
 # on the same machine, same batch, with the same PyTorch (by default the one in .venv/, whose
 # LibTorch dcgan is built against). Every configuration runs once per round, the rounds
-# alternate, and each side is reported at its best thread count.
+# alternate (and the order of the sides within a round reverses from one round to the next, so
+# that neither side always runs first), and each side is reported at its best thread count: the
+# ratio of the medians, and the ratio within each round, whose spread shows how far a noisy
+# machine's drift reaches.
 #
 #   scripts/bench.sh [ROUNDS] [STEPS]      (defaults: 3 rounds of 5 timed steps, 2 warm-up)
 #
@@ -66,7 +69,12 @@ for round in $(seq 1 "$rounds"); do
   for amp in $amps; do
     for threads in $threads_list; do
       line="round $round, amp $amp, $threads threads:"
-      for side in "${sides[@]}"; do
+      order=("${sides[@]}")
+      if [ $((round % 2)) = 0 ]; then
+        order=()
+        for ((i = ${#sides[@]} - 1; i >= 0; i--)); do order+=("${sides[$i]}"); done
+      fi
+      for side in "${order[@]}"; do
         r=$(measure "$side" "$amp" "$threads") || r=
         [ -n "$r" ] || { echo "bench: $side (amp $amp, $threads threads) printed no rate" >&2; exit 1; }
         rates["$side $amp $threads"]="${rates["$side $amp $threads"]:-} $r"
@@ -99,8 +107,17 @@ for amp in $amps; do
   done
   for d in "${dcgan_sides[@]}"; do
     for side in "${reference_sides[@]}"; do
+      # Round by round at those thread counts: each pair ran minutes apart at most.
+      per_round=$(awk -v a="${rates["$d $amp ${best_threads[$d]}"]}" \
+                      -v b="${rates["$side $amp ${best_threads[$side]}"]}" 'BEGIN {
+        n = split(a, x, " "); split(b, y, " ")
+        for (i = 1; i <= n; i++) { r[i] = x[i] / y[i]; line = line sprintf(" %.2fx", r[i]) }
+        for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (r[j] < r[i]) { t = r[i]; r[i] = r[j]; r[j] = t }
+        m = (n % 2) ? r[(n + 1) / 2] : (r[n / 2] + r[n / 2 + 1]) / 2
+        printf "%s (median %.2fx, lowest %.2fx)", line, m, r[1] }')
       echo "amp $amp, best of each: $d ${best[$d]} (${best_threads[$d]} threads) / $side" \
-           "${best[$side]} (${best_threads[$side]} threads) = $(awk -v a="${best[$d]}" -v b="${best[$side]}" 'BEGIN {printf "%.2f", a / b}')x"
+           "${best[$side]} (${best_threads[$side]} threads) = $(awk -v a="${best[$d]}" -v b="${best[$side]}" 'BEGIN {printf "%.2f", a / b}')x;" \
+           "round by round$per_round"
     done
   done
   unset best best_threads
