@@ -94,15 +94,24 @@ Bf16Support read_bf16_support() {
   return f;
 }
 
-// Read once: the CPU's support under oneDNN's cap, as oneDNN reads it.
-const Bf16Support& bf16_support() {
-  static const Bf16Support support = [] {
-    const char* cap = std::getenv("ONEDNN_MAX_CPU_ISA");
-    if (cap == nullptr) cap = std::getenv("DNNL_MAX_CPU_ISA");
+// Read once: the CPU's support under oneDNN's cap, as oneDNN reads it, and the cap where it took
+// something away ("ONEDNN_MAX_CPU_ISA=AVX2"; empty otherwise).
+struct CappedBf16Support {
+  Bf16Support support;
+  std::string cap;
+};
+
+const CappedBf16Support& bf16_support() {
+  static const CappedBf16Support capped = [] {
+    const char* name = "ONEDNN_MAX_CPU_ISA";
+    const char* cap = std::getenv(name);
+    if (cap == nullptr) cap = std::getenv(name = "DNNL_MAX_CPU_ISA");
     const Bf16Support cpu = read_bf16_support();
-    return bf16_support_under_isa_cap(cpu.native, cpu.amx, cap);
+    const Bf16Support left = bf16_support_under_isa_cap(cpu.native, cpu.amx, cap);
+    const bool limits = left.native != cpu.native || left.amx != cpu.amx;
+    return CappedBf16Support{left, limits ? std::string(name) + "=" + cap : std::string()};
   }();
-  return support;
+  return capped;
 }
 }  // namespace
 
@@ -121,9 +130,11 @@ Bf16Support bf16_support_under_isa_cap(bool native, bool amx, const char* cap) {
   return {native, amx};
 }
 
-bool cpu_has_native_bf16() { return bf16_support().native; }
+bool cpu_has_native_bf16() { return bf16_support().support.native; }
 
-bool cpu_has_amx_bf16() { return bf16_support().amx; }
+bool cpu_has_amx_bf16() { return bf16_support().support.amx; }
+
+std::string bf16_isa_cap() { return bf16_support().cap; }
 
 torch::Tensor round_to_bf16(const torch::Tensor& t) {
   if (!t.defined()) return t;

@@ -65,10 +65,19 @@ void synchronize(const torch::Device& device) {
   if (device.is_cuda()) torch::cuda::synchronize();
 }
 
-std::string no_native_bf16_note(bool emulated) {
-  return std::string("this CPU has no native bf16 (AVX512-BF16, AMX or Arm BF16): ") +
-         (emulated ? "bf16 is emulated with fp32 kernels, so it is no faster than fp32 here"
-                   : "LibTorch's generic bf16 kernels run, much slower than fp32");
+std::string no_native_bf16_note(bool emulated, const std::string& cap) {
+  const std::string why = cap.empty()
+                              ? "this CPU has no native bf16 (AVX512-BF16, AMX or Arm BF16): "
+                              : cap + " holds oneDNN below this CPU's native bf16: ";
+  return why + (emulated ? "bf16 is emulated with fp32 kernels, so it is no faster than fp32 here"
+                         : "LibTorch's generic bf16 kernels run, much slower than fp32");
+}
+
+std::string describe_cpu_bf16(bool native, bool amx, const std::string& cap) {
+  std::string text = !native ? "CPU bf16 emulated" : amx ? "CPU bf16 native with AMX"
+                                                         : "CPU bf16 native (no AMX)";
+  if (!cap.empty()) text += " (under " + cap + ")";
+  return text;
 }
 
 std::string describe_build() {
@@ -90,7 +99,7 @@ std::string describe_build() {
   } catch (const c10::Error&) {
     text += ", no CUDA support";
   }
-  text += cpu_has_native_bf16() ? ", CPU bf16 native" : ", CPU bf16 emulated";
+  text += ", " + describe_cpu_bf16(cpu_has_native_bf16(), cpu_has_amx_bf16(), bf16_isa_cap());
   // Whether the model's own CPU loops (the Winograd and GEMM forms) use every intra-op thread.
   text += ", own CPU loops on " + std::to_string(parallel_loop_threads()) + " of " +
           std::to_string(at::get_num_threads()) + " threads";

@@ -80,7 +80,7 @@ Gan::Gan(const Config& config, int64_t channels, const torch::Device& device, Up
                       device.str());
   }
   if (bf16_autocast_ && device.is_cpu() && !cpu_has_native_bf16()) {
-    bf16_note_ = no_native_bf16_note(emulate_bf16_);
+    bf16_note_ = no_native_bf16_note(emulate_bf16_, bf16_isa_cap());
   }
   generator = Generator(config.model, channels, upconv);
   discriminator = Discriminator(config.model, channels, upconv);

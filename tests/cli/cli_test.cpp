@@ -7,6 +7,8 @@
 
 #include "dcgan/error.h"
 #include "dcgan/model/cpu_products.h"
+#include "dcgan/model/precision.h"
+#include "dcgan/train/device.h"
 #include "testing/process.h"
 #include "testing/svhn_writer.h"
 #include "testing/temp_dir.h"
@@ -49,7 +51,10 @@ TEST(VersionTest, SaysWhetherCudaSupportIsBuiltIn) {
   EXPECT_NE(version.output.find("\nLibTorch "), std::string::npos) << version.output;
   const bool cuda = version.output.find(" built in") != std::string::npos;
   EXPECT_EQ(cuda, DCGAN_EXPECT_CUDA == 1) << version.output;
-  EXPECT_NE(version.output.find(", CPU bf16 "), std::string::npos) << version.output;
+  EXPECT_NE(version.output.find(", " + describe_cpu_bf16(cpu_has_native_bf16(), cpu_has_amx_bf16(),
+                                                         bf16_isa_cap()) + ","),
+            std::string::npos)
+      << version.output;
   // The model's own loops on every intra-op thread where the build has OpenMP, else on one.
   std::smatch loops;
   const std::regex pattern(", own CPU loops on ([0-9]+) of ([0-9]+) threads");
@@ -64,6 +69,29 @@ TEST(VersionTest, SaysWhetherCudaSupportIsBuiltIn) {
                                 product_library_name(cpu_product_library())),
             std::string::npos)
       << version.output;
+}
+
+// Under an instruction set cap below oneDNN's bf16 kernels, --version and a bf16 run say that the
+// cap, not the CPU, rules out native bf16 (on a CPU that has it; elsewhere the cap changes nothing).
+TEST(VersionTest, NamesOneDnnsCapWhereItHoldsBackBf16) {
+  testing::ProcessOptions capped;
+  capped.env = {"ONEDNN_MAX_CPU_ISA=AVX2"};
+  Result version = run_dcgan({"--version"}, capped);
+  ASSERT_EQ(version.code, 0) << version.output;
+  const bool native = cpu_has_native_bf16();
+  EXPECT_NE(version.output.find(native ? ", CPU bf16 emulated (under ONEDNN_MAX_CPU_ISA=AVX2),"
+                                       : ", CPU bf16 emulated,"),
+            std::string::npos)
+      << version.output;
+  Result bench = run_dcgan({"bench", "--device", "cpu", "--threads", "1", "--batch-size", "4",
+                            "--steps", "1", "--warmup", "0", "--amp", "bf16", "--upconv", "native"},
+                           capped);
+  ASSERT_EQ(bench.code, 0) << bench.output;
+  EXPECT_NE(bench.output.find(native ? "warning: ONEDNN_MAX_CPU_ISA=AVX2 holds oneDNN below this "
+                                       "CPU's native bf16"
+                                     : "warning: this CPU has no native bf16"),
+            std::string::npos)
+      << bench.output;
 }
 
 // --profile lists the operators of the step by self time, the model's own layers' loops among

@@ -17,6 +17,8 @@
 
 #include <torch/torch.h>
 
+#include <string>
+
 namespace dcgan {
 
 // bf16 autocast on `type` (at::kCPU or at::kCUDA) while alive, then what was there before; a
@@ -55,6 +57,10 @@ bool cpu_has_native_bf16();
 // faster than its fp32 ones; with AVX512-BF16 alone the gain varies from one CPU to the next
 // (docs/PERFORMANCE.md).
 bool cpu_has_amx_bf16();
+
+// The oneDNN instruction set cap, as "ONEDNN_MAX_CPU_ISA=AVX2", where it holds back bf16 support
+// this CPU has (native bf16, or AMX); empty where there is no cap or it takes nothing away.
+std::string bf16_isa_cap();
 
 struct Bf16Support {
   bool native = false;

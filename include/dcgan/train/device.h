@@ -27,8 +27,14 @@ int64_t configure_threads(int64_t threads, int64_t processes = 1);
 void synchronize(const torch::Device& device);
 
 // What a bf16 run on such a CPU is told, once: `emulated` when its convolutions run on fp32
-// kernels (model/precision.h), else on LibTorch's generic bf16 ones.
-std::string no_native_bf16_note(bool emulated);
+// kernels (model/precision.h), else on LibTorch's generic bf16 ones. `cap` is bf16_isa_cap():
+// where oneDNN's instruction set cap took the CPU's native bf16 away, the note names the cap
+// rather than the CPU.
+std::string no_native_bf16_note(bool emulated, const std::string& cap);
+
+// The CPU's bf16 as --version gives it: "CPU bf16 native with AMX", "CPU bf16 native (no AMX)" or
+// "CPU bf16 emulated", with "(under ONEDNN_MAX_CPU_ISA=...)" where the cap `cap` took some away.
+std::string describe_cpu_bf16(bool native, bool amx, const std::string& cap);
 
 // One line on the LibTorch this binary runs with: its version, whether CUDA support is built in
 // (with the CUDA runtime's and cuDNN's versions) and how many devices it sees, and the CPU's bf16.
