@@ -48,8 +48,11 @@ class Trainer {
   // `data` is loaded and checked before the run directory exists, so bad input leaves nothing.
   // `group`: a distributed run's ranks (nullptr: one process); only rank 0 writes to `run`.
   // `stored_upconv`: the layers' form a resumed run's checkpoint ran as, where it names one.
+  // `resume_step`: the step a resumed run's checkpoint is at; a resume with no steps left is
+  // refused here, before anything is logged or timed.
   Trainer(Config config, RunDir run, DataSplits data, StopFlag* stop, ProcessGroup* group,
-          std::optional<UpconvKind> stored_upconv = std::nullopt)
+          std::optional<UpconvKind> stored_upconv = std::nullopt,
+          std::optional<int64_t> resume_step = std::nullopt)
       : config_(std::move(config)),
         run_(std::move(run)),
         stop_(stop),
@@ -63,6 +66,10 @@ class Trainer {
         shuffle_gen_(make_cpu_generator(config_.train.seed + kShuffleStream)),
         data_(std::move(data)),
         steps_per_epoch_(data_.train.size() / config_.train.batch_size) {  // drops the last partial batch
+    if (resume_step) {
+      step_ = *resume_step;
+      check_steps_left();
+    }
     const int64_t threads =
         configure_threads(config_.run.threads, group_ != nullptr ? group_->local_world_size() : 1);
     if (device_.is_cuda()) at::globalContext().setBenchmarkCuDNN(config_.run.cudnn_benchmark);
@@ -652,7 +659,8 @@ TrainOutcome train_resume(const std::string& run_dir, const std::vector<std::str
   // layers: it goes on in them there.
   std::optional<UpconvKind> stored_upconv = UpconvKind::kNative;
   if (reader.has("upconv")) stored_upconv = parse_upconv_kind(reader.read_string("upconv"));
-  Trainer trainer(config, run, std::move(data), stop, group.get(), stored_upconv);
+  Trainer trainer(config, run, std::move(data), stop, group.get(), stored_upconv,
+                  reader.read_int("step"));
   trainer.restore(reader);
   return trainer.run();
 }

@@ -294,13 +294,15 @@ TEST_F(TrainerTest, RefusesToOverwriteARun) {
   }
 }
 
-// A resume that is refused leaves the run as it was: the same config.yaml and metrics.csv.
+// A resume that is refused leaves the run as it was: the same config.yaml, metrics.csv and
+// train.log (it is refused before the run logs its setup or times the layers' forms).
 TEST_F(TrainerTest, ARefusedResumeChangesNothing) {
   Config config = tiny_config(dir_, "r");
   config.train.max_steps = 3;  // mid-epoch: batch 3 of 4
   train_new(config, "tiny");
   const std::string config_yaml = testing::read_text(run("r") + "/config.yaml");
   const std::string metrics = testing::read_text(run("r") + "/metrics.csv");
+  const std::string log = testing::read_text(run("r") + "/train.log");
   auto refusal = [&](const std::vector<std::string>& overrides) -> std::string {
     try {
       train_resume(run("r"), overrides);
@@ -319,6 +321,7 @@ TEST_F(TrainerTest, ARefusedResumeChangesNothing) {
             "to continue");
   EXPECT_EQ(testing::read_text(run("r") + "/config.yaml"), config_yaml);
   EXPECT_EQ(testing::read_text(run("r") + "/metrics.csv"), metrics);
+  EXPECT_EQ(testing::read_text(run("r") + "/train.log"), log);
 }
 
 // quality.csv's rows after the checkpoint are of steps the resumed run repeats: they go at the
