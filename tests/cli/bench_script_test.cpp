@@ -39,26 +39,24 @@ class BenchScriptTest : public ::testing::Test {
   // Each stand-in prints the next rate of its list on each call and logs the call.
   void SetUp() override {
     const fs::path dir = tmp_.path();
-    const std::string log = (dir / "calls.log").string();
     write_script(dir / "python",
                  "#!/bin/bash\n"
                  "if [ \"$1\" = -c ]; then case \"$2\" in *print*) echo 'PyTorch 0.0';; esac; exit 0; fi\n"
                  "exec bash \"$@\"\n");
     write_script(dir / "ref.py",
-                 "#!/bin/bash\n"
-                 "n=$(($(cat " + (dir / "ref.count").string() + " 2>/dev/null || echo 0) + 1))\n"
-                 "echo $n > " + (dir / "ref.count").string() + "\n"
-                 "echo reference >> " + log + "\n"
-                 "rates=(0 100.0 200.0 100.0)\n"
-                 "echo \"0.500 s/step  ${rates[$n]} images/s\"\n");
-    write_script(dir / "dcgan",
-                 "#!/bin/bash\n"
-                 "if [ \"$1\" = --version ]; then echo 'dcgan 0.0'; exit 0; fi\n"
-                 "n=$(($(cat " + (dir / "dcgan.count").string() + " 2>/dev/null || echo 0) + 1))\n"
-                 "echo $n > " + (dir / "dcgan.count").string() + "\n"
-                 "echo dcgan >> " + log + "\n"
-                 "rates=(0 130.0 220.0 140.0)\n"
-                 "echo \"images_per_sec=${rates[$n]}\"\n");
+                 "#!/bin/bash\n" + stand_in("reference", "100.0 200.0 100.0", "0.500 s/step  $rate images/s"));
+    write_script(dir / "dcgan", "#!/bin/bash\nif [ \"$1\" = --version ]; then echo 'dcgan 0.0'; exit 0; fi\n" +
+                                    stand_in("dcgan", "130.0 220.0 140.0", "images_per_sec=$rate"));
+  }
+
+  // Script lines that log `side` and print `line` with $rate the n-th of `rates` on its n-th call.
+  std::string stand_in(const std::string& side, const std::string& rates, const std::string& line) const {
+    const std::string count = (tmp_.path() / (side + ".count")).string();
+    return "n=$(($(cat " + count + " 2>/dev/null || echo 0) + 1))\n"
+           "echo $n > " + count + "\n"
+           "echo " + side + " >> " + (tmp_.path() / "calls.log").string() + "\n"
+           "rates=(0 " + rates + "); rate=${rates[$n]}\n"
+           "echo \"" + line + "\"\n";
   }
 
   testing::ProcessResult bench(const std::vector<std::string>& extra_env = {}) {
