@@ -240,6 +240,52 @@ TEST_F(TrainerTest, AutoTimesTheFormsBeyondTwoThreadsAndAResumeKeepsThePick) {
   EXPECT_EQ(CheckpointReader(run("three") + "/checkpoint.pt").read_string("upconv"), ran);
 }
 
+// A checkpoint written before the layers' form was recorded (no "upconv" entry) ran `auto` beyond
+// 2 threads as LibTorch's layers: resumed there, it goes on in them, untimed, and records them.
+TEST_F(TrainerTest, ACheckpointWithoutItsFormGoesOnInLibTorchsLayers) {
+  Config config = tiny_config(dir_, "old");
+  config.run.threads = 3;
+  config.train.max_steps = 2;
+  train_new(config, "tiny");
+  // The checkpoint again, entry by entry, without "upconv".
+  const std::string path = run("old") + "/checkpoint.pt";
+  {
+    CheckpointReader reader(path);
+    ASSERT_TRUE(reader.has("upconv"));
+    ASSERT_FALSE(reader.has("generator_ema") || reader.has("best_fid") || reader.has("last_quality"));
+    const int64_t channels = reader.read_int("channels");
+    Generator g(config.model, channels, UpconvKind::kNative);
+    Discriminator d(config.model, channels);
+    reader.read_module("generator", *g);
+    reader.read_module("discriminator", *d);
+    torch::optim::Adam g_adam(g->parameters()), d_adam(d->parameters());
+    reader.read_optimizer("g_optimizer", g_adam);
+    reader.read_optimizer("d_optimizer", d_adam);
+    CheckpointWriter writer(CheckpointKind::kTraining);
+    writer.write_string("config", reader.read_string("config"));
+    writer.write_int("channels", channels);
+    writer.write_module("generator", *g);
+    writer.write_module("discriminator", *d);
+    writer.write_optimizer("g_optimizer", g_adam);
+    writer.write_optimizer("d_optimizer", d_adam);
+    for (const char* key : {"step", "epoch", "batch"}) writer.write_int(key, reader.read_int(key));
+    for (const char* key : {"order", "fixed_noise", "noise_rng", "shuffle_rng"}) {
+      writer.write_tensor(key, reader.read_tensor(key));
+    }
+    writer.save(path);
+  }
+  ASSERT_FALSE(CheckpointReader(path).has("upconv"));
+  const std::string before = testing::read_text(run("old") + "/train.log");
+  TrainOutcome outcome = train_resume(run("old"), {"train.max_steps=0"});
+  EXPECT_TRUE(outcome.finished);
+  const std::string resumed = testing::read_text(run("old") + "/train.log").substr(before.size());
+  EXPECT_EQ(resumed.find("timed:"), std::string::npos) << resumed;
+  // LibTorch 1.13 has one form for `auto` on the CPU, the phase form, and nothing to choose.
+  const std::string expected = TORCH_VERSION_MAJOR < 2 ? "phase" : "native";
+  EXPECT_NE(resumed.find("(" + expected + " upconv)"), std::string::npos) << resumed;
+  EXPECT_EQ(CheckpointReader(path).read_string("upconv"), expected);
+}
+
 // Precision is a setting of the run, not of its files: a bf16 run's checkpoint holds fp32
 // weights and Adam state, continues as an fp32 run, and that run's checkpoint continues in bf16.
 TEST_F(TrainerTest, Bf16CheckpointsContinueInFp32AndBack) {
