@@ -94,11 +94,12 @@ Bf16Support read_bf16_support() {
   return f;
 }
 
-// Read once: the CPU's support under oneDNN's cap, as oneDNN reads it, and the cap where it took
-// something away ("ONEDNN_MAX_CPU_ISA=AVX2"; empty otherwise).
+// Read once: the CPU's support under oneDNN's cap, as oneDNN reads it, the cap where it took
+// something away ("ONEDNN_MAX_CPU_ISA=AVX2"; empty otherwise), and whether it is below AVX-512.
 struct CappedBf16Support {
   Bf16Support support;
   std::string cap;
+  bool below_avx512 = false;
 };
 
 const CappedBf16Support& bf16_support() {
@@ -109,20 +110,31 @@ const CappedBf16Support& bf16_support() {
     const Bf16Support cpu = read_bf16_support();
     const Bf16Support left = bf16_support_under_isa_cap(cpu.native, cpu.amx, cap);
     const bool limits = left.native != cpu.native || left.amx != cpu.amx;
-    return CappedBf16Support{left, limits ? std::string(name) + "=" + cap : std::string()};
+    return CappedBf16Support{left, limits ? std::string(name) + "=" + cap : std::string(),
+                             isa_cap_below_avx512(cap)};
   }();
   return capped;
 }
+
 }  // namespace
+
+bool isa_cap_below_avx512(const char* cap) {
+  if (cap == nullptr) return false;
+  for (const char* below : {"SSE41", "AVX", "AVX2", "AVX2_VNNI", "AVX2_VNNI_2"}) {
+    if (std::string(cap) == below) return true;
+  }
+  return false;
+}
+
+bool onednn_isa_cap_below_avx512() { return bf16_support().below_avx512; }
 
 Bf16Support bf16_support_under_isa_cap(bool native, bool amx, const char* cap) {
   if (cap == nullptr) return {native, amx};
   const std::string name(cap);
-  // oneDNN's instruction sets below its bf16 kernels, then those with bf16 but no AMX; any other
-  // value (ALL, an AMX set, one this list does not know) caps neither.
-  for (const char* below : {"SSE41", "AVX", "AVX2", "AVX2_VNNI", "AVX2_VNNI_2", "AVX512_CORE",
-                            "AVX512_CORE_VNNI"}) {
-    if (name == below) return {false, false};
+  // Below oneDNN's bf16 kernels, then with bf16 but no AMX; any other value (ALL, an AMX set, one
+  // these lists do not know) caps neither.
+  if (isa_cap_below_avx512(cap) || name == "AVX512_CORE" || name == "AVX512_CORE_VNNI") {
+    return {false, false};
   }
   for (const char* no_amx : {"AVX512_CORE_BF16", "AVX512_CORE_FP16", "AVX10_1_512", "AVX10_2_512"}) {
     if (name == no_amx) return {native, false};

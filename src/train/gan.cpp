@@ -80,6 +80,14 @@ Gan::Gan(const Config& config, int64_t channels, const torch::Device& device, Up
                       device.str());
   }
   if (bf16_autocast_ && device.is_cpu() && !cpu_has_native_bf16()) {
+    // LibTorch 1.13 sends bf16 convolutions to oneDNN wherever the CPU has AVX-512, whatever the
+    // cap, and oneDNN fails them below AVX-512 ("could not create a primitive descriptor").
+    if (!kEmulationFollowsThisAutocast && !bf16_isa_cap().empty() && onednn_isa_cap_below_avx512()) {
+      throw ConfigError("key 'run.amp' is bf16, which LibTorch " TORCH_VERSION " cannot run on "
+                        "this CPU under " + bf16_isa_cap() + ": its bf16 convolutions go to oneDNN, "
+                        "which has no bf16 kernels below AVX512_CORE; unset it, or use run.amp none "
+                        "or LibTorch 2");
+    }
     bf16_note_ = no_native_bf16_note(emulate_bf16_, bf16_isa_cap());
   }
   generator = Generator(config.model, channels, upconv);

@@ -225,5 +225,16 @@ TEST(PrecisionTest, OneDnnIsaCapLimitsBf16Support) {
   EXPECT_TRUE(same(bf16_support_under_isa_cap(true, false, "ALL"), {true, false}));
 }
 
+// Below AVX-512 oneDNN has no bf16 convolution at all; AVX512_CORE emulates one.
+TEST(PrecisionTest, OneDnnIsaCapBelowAvx512) {
+  for (const char* cap : {"SSE41", "AVX", "AVX2", "AVX2_VNNI", "AVX2_VNNI_2"}) {
+    EXPECT_TRUE(isa_cap_below_avx512(cap)) << cap;
+  }
+  for (const char* cap : {"AVX512_CORE", "AVX512_CORE_VNNI", "AVX512_CORE_BF16", "ALL"}) {
+    EXPECT_FALSE(isa_cap_below_avx512(cap)) << cap;
+  }
+  EXPECT_FALSE(isa_cap_below_avx512(nullptr));
+}
+
 }  // namespace
 }  // namespace dcgan

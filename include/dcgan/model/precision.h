@@ -62,6 +62,13 @@ bool cpu_has_amx_bf16();
 // this CPU has (native bf16, or AMX); empty where there is no cap or it takes nothing away.
 std::string bf16_isa_cap();
 
+// Whether oneDNN's instruction set cap `cap` (ONEDNN_MAX_CPU_ISA's value; nullptr: none) is below
+// AVX-512 (SSE41, AVX, AVX2 and their VNNI sets): there oneDNN has no bf16 convolution at all,
+// not even the AVX-512 emulation of one that it runs on AVX512_CORE. onednn_isa_cap_below_avx512:
+// the same for this process's cap, read as cpu_has_native_bf16() reads it.
+bool isa_cap_below_avx512(const char* cap);
+bool onednn_isa_cap_below_avx512();
+
 struct Bf16Support {
   bool native = false;
   bool amx = false;
