@@ -15,7 +15,8 @@
 #   THREADS="1 2"       thread counts to try (default: 1 up to every core)
 #   COMPILE=1           also the reference under torch.compile (0: not measured)
 #   UPCONV=auto         dcgan's model.upconv forms to measure, each as its own side
-#                       ("native winograd": both at every thread count; auto is reported as dcgan)
+#                       ("native winograd": both at every thread count; auto is reported as dcgan,
+#                       each round's line naming the form it ran)
 #   BATCH=128, WARMUP=2, PYTHON=.venv/bin/python, DCGAN=./build/dcgan
 #   BENCH_LOG=FILE      where torch.compile's messages go (default: stderr)
 set -euo pipefail
@@ -62,7 +63,9 @@ measure() {  # side amp threads -> images/s
             [ "$side" = dcgan ] || upconv=${side#dcgan-}
             "$dcgan" bench --device cpu --steps "$steps" --warmup "$warmup" --batch-size "$batch" \
               --threads "$threads" --amp "$amp" --upconv "$upconv" |
-              awk -F= '/^images_per_sec=/ {print $2}' ;;
+              awk '/^dcgan bench:/ && match($0, /upconv [a-z]+/) { form = substr($0, RSTART + 7, RLENGTH - 7) }
+                   /^images_per_sec=/ { rate = substr($0, 16) }
+                   END { if (rate != "") print rate, form }' ;;
   esac
 }
 for round in $(seq 1 "$rounds"); do
@@ -75,10 +78,11 @@ for round in $(seq 1 "$rounds"); do
         for ((i = ${#sides[@]} - 1; i >= 0; i--)); do order+=("${sides[$i]}"); done
       fi
       for side in "${order[@]}"; do
-        r=$(measure "$side" "$amp" "$threads") || r=
-        [ -n "$r" ] || { echo "bench: $side (amp $amp, $threads threads) printed no rate" >&2; exit 1; }
+        out=$(measure "$side" "$amp" "$threads") || out=
+        read -r r form <<< "$out" || true
+        [ -n "${r:-}" ] || { echo "bench: $side (amp $amp, $threads threads) printed no rate" >&2; exit 1; }
         rates["$side $amp $threads"]="${rates["$side $amp $threads"]:-} $r"
-        line+=" $side $r"
+        line+=" $side $r${form:+ ($form)}"  # the form dcgan ran, which auto may have timed
       done
       echo "$line images/s"
     done

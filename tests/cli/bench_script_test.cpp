@@ -46,7 +46,9 @@ class BenchScriptTest : public ::testing::Test {
     write_script(dir / "ref.py",
                  "#!/bin/bash\n" + stand_in("reference", "100.0 200.0 100.0", "0.500 s/step  $rate images/s"));
     write_script(dir / "dcgan", "#!/bin/bash\nif [ \"$1\" = --version ]; then echo 'dcgan 0.0'; exit 0; fi\n" +
-                                    stand_in("dcgan", "130.0 220.0 140.0", "images_per_sec=$rate"));
+                                    stand_in("dcgan", "130.0 220.0 140.0",
+                                             "dcgan bench: device cpu, 1 threads, batch 128, upconv "
+                                             "winograd, amp none\nimages_per_sec=$rate"));
   }
 
   // Script lines that log `side` and print `line` with $rate the n-th of `rates` on its n-th call.
@@ -91,6 +93,16 @@ TEST_F(BenchScriptTest, AlternatesWhichSideRunsFirst) {
   const auto result = bench();
   ASSERT_EQ(result.code, 0) << result.output;
   EXPECT_EQ(calls(), "reference\ndcgan\ndcgan\nreference\nreference\ndcgan\n");
+}
+
+// Each round's line names the form dcgan ran: under `auto` it may have timed the forms, and a
+// round that ran another form than the rest shows why its rate stands out.
+TEST_F(BenchScriptTest, NamesTheFormDcganRanInEachRound) {
+  const auto result = bench();
+  ASSERT_EQ(result.code, 0) << result.output;
+  EXPECT_TRUE(contains(result.output, "round 2, amp none, 1 threads: dcgan 220.0 (winograd) reference "
+                                      "200.0 images/s"))
+      << result.output;
 }
 
 TEST_F(BenchScriptTest, RefusesAnUnknownForm) {
