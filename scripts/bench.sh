@@ -51,7 +51,7 @@ declare -A rates
 reference_sides=(reference)
 [ "$compile" = 1 ] && reference_sides=(reference reference-compile)
 sides=("${reference_sides[@]}" "${dcgan_sides[@]}")
-measure() {  # side amp threads -> images/s
+measure() {  # side amp threads -> images/s, and for dcgan the form it ran
   local side=$1 amp=$2 threads=$3
   case "$side" in
     reference) "$python" "$ref" --steps "$steps" --warmup "$warmup" --batch "$batch" \
@@ -64,7 +64,7 @@ measure() {  # side amp threads -> images/s
             "$dcgan" bench --device cpu --steps "$steps" --warmup "$warmup" --batch-size "$batch" \
               --threads "$threads" --amp "$amp" --upconv "$upconv" |
               awk '/^dcgan bench:/ && match($0, /upconv [a-z]+/) { form = substr($0, RSTART + 7, RLENGTH - 7) }
-                   /^images_per_sec=/ { rate = substr($0, 16) }
+                   sub(/^images_per_sec=/, "") { rate = $0 }
                    END { if (rate != "") print rate, form }' ;;
   esac
 }
