@@ -124,16 +124,4 @@ void products_atb(torch::Tensor out, const torch::Tensor& a, const torch::Tensor
       });
 }
 
-torch::Tensor product_wide(const torch::Tensor& a, const torch::Tensor& b, ProductLibrary library) {
-  if (library == ProductLibrary::kBlas || !a.device().is_cpu() ||
-      a.scalar_type() != torch::kFloat) {
-    return at::mm(a, b);
-  }
-  const int64_t M = a.size(0), K = a.size(1), N = b.size(1);
-  c10::impl::ExcludeDispatchKeyGuard no_autocast(c10::DispatchKey::AutocastCPU);
-  // a's rows as pixels, b's columns as the output channels of a 1x1 convolution.
-  const auto y = at::conv2d(as_pixels(a.contiguous()), b.t().contiguous().view({N, K, 1, 1}));
-  return y.permute({0, 2, 3, 1}).reshape({M, N});
-}
-
 }  // namespace dcgan

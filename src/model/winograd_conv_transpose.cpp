@@ -38,7 +38,7 @@ using torch::autograd::variable_list;
 // (G, for the weights, is in weight_transform_matrix.) bt_t and at_t apply the transposes, for the
 // backward pass; bt_t<true> adds its result to y.
 struct F23 {
-  static constexpr int kIn = 4;
+  static constexpr int kIn = 4, kOut = 2;
   static inline void bt(const float* const* x, float* const* y, int64_t n) {
     for (int64_t c = 0; c < n; ++c) {
       const float d0 = x[0][c], d1 = x[1][c], d2 = x[2][c], d3 = x[3][c];
@@ -78,7 +78,7 @@ struct F23 {
   }
 };
 struct F22 {
-  static constexpr int kIn = 3;
+  static constexpr int kIn = 3, kOut = 2;
   static inline void bt(const float* const* x, float* const* y, int64_t n) {
     for (int64_t c = 0; c < n; ++c) {
       const float d0 = x[0][c], d1 = x[1][c], d2 = x[2][c];
@@ -116,6 +116,117 @@ struct F22 {
   }
 };
 
+// The same with 4 outputs per tile: Toom-Cook at 0, 1, -1, 1/2, -2 and infinity for F(4,3), whose
+// fp32 rounding errors were a quarter of those at 0, +-1, +-2 (the textbook points) in a
+// simulation of these layers' sums, and at 0, 1, -1, 2 and infinity for F(4,2);
+// scripts/winograd_matrices.py derives them (and the 2-output ones above, up to the sign of a row):
+//   F(4,3): BT = [1 -3/2 -2 3/2 1 0; 0 -1 1/2 5/2 1 0; 0 1 -5/2 1/2 1 0; 0 -2 -1 2 1 0;
+//                 0 1/2 -1 -1/2 1 0; 0 1 -3/2 -2 3/2 1],
+//           AT = [1 1 1 1 1 0; 0 1 -1 1/2 -2 0; 0 1 1 1/4 4 0; 0 1 -1 1/8 -8 1]
+//   F(4,2): BT = [2 -1 -2 1 0; 0 -2 -1 1 0; 0 2 -3 1 0; 0 -1 0 1 0; 0 2 -1 -2 1],
+//           AT = [1 1 1 1 0; 0 1 -1 2 0; 0 1 1 4 0; 0 1 -1 8 1]
+// 36 + 30 + 30 + 25 = 121 products per 4x4 output tile of each phase instead of 4 * 49 = 196.
+struct F43 {
+  static constexpr int kIn = 6, kOut = 4;
+  static inline void bt(const float* const* x, float* const* y, int64_t n) {
+    for (int64_t c = 0; c < n; ++c) {
+      const float d0 = x[0][c], d1 = x[1][c], d2 = x[2][c], d3 = x[3][c], d4 = x[4][c],
+                  d5 = x[5][c];
+      const float t31 = d3 - d1, t42 = d4 - d2;
+      y[0][c] = (d0 + d4) - 2 * d2 + 1.5f * t31;
+      y[1][c] = 0.5f * d2 + 2.5f * d3 + d4 - d1;
+      y[2][c] = d1 - 2.5f * d2 + 0.5f * d3 + d4;
+      y[3][c] = t42 + 2 * t31;
+      y[4][c] = t42 - 0.5f * t31;
+      y[5][c] = (d1 + d5) - 2 * d3 + 1.5f * t42;
+    }
+  }
+  template <bool kAdd>
+  static inline void bt_t(const float* const* x, float* const* y, int64_t n) {
+    for (int64_t c = 0; c < n; ++c) {
+      const float v0 = x[0][c], v1 = x[1][c], v2 = x[2][c], v3 = x[3][c], v4 = x[4][c],
+                  v5 = x[5][c];
+      const float r0 = v0, r1 = (v2 - v1 + v5) - 1.5f * v0 - 2 * v3 + 0.5f * v4,
+                  r2 = 0.5f * v1 - 2 * v0 - 2.5f * v2 - v3 - v4 - 1.5f * v5,
+                  r3 = 1.5f * v0 + 2.5f * v1 + 0.5f * v2 + 2 * v3 - 0.5f * v4 - 2 * v5,
+                  r4 = v0 + v1 + v2 + v3 + v4 + 1.5f * v5, r5 = v5;
+      if (kAdd) {
+        y[0][c] += r0, y[1][c] += r1, y[2][c] += r2, y[3][c] += r3, y[4][c] += r4, y[5][c] += r5;
+      } else {
+        y[0][c] = r0, y[1][c] = r1, y[2][c] = r2, y[3][c] = r3, y[4][c] = r4, y[5][c] = r5;
+      }
+    }
+  }
+  static inline void at(const float* const* x, float* const* y, int64_t n) {
+    for (int64_t c = 0; c < n; ++c) {
+      const float a = x[1][c] + x[2][c], b = x[1][c] - x[2][c], m3 = x[3][c], m4 = x[4][c];
+      y[0][c] = x[0][c] + a + m3 + m4;
+      y[1][c] = b + 0.5f * m3 - 2 * m4;
+      y[2][c] = a + 0.25f * m3 + 4 * m4;
+      y[3][c] = b + 0.125f * m3 - 8 * m4 + x[5][c];
+    }
+  }
+  static inline void at_t(const float* const* x, float* const* y, int64_t n) {
+    for (int64_t c = 0; c < n; ++c) {
+      const float y0 = x[0][c], y1 = x[1][c], y2 = x[2][c], y3 = x[3][c];
+      const float e = y0 + y2, o = y1 + y3;
+      y[0][c] = y0;
+      y[1][c] = e + o;
+      y[2][c] = e - o;
+      y[3][c] = y0 + 0.5f * y1 + 0.25f * y2 + 0.125f * y3;
+      y[4][c] = y0 - 2 * y1 + 4 * y2 - 8 * y3;
+      y[5][c] = y3;
+    }
+  }
+};
+struct F42 {
+  static constexpr int kIn = 5, kOut = 4;
+  static inline void bt(const float* const* x, float* const* y, int64_t n) {
+    for (int64_t c = 0; c < n; ++c) {
+      const float d0 = x[0][c], d1 = x[1][c], d2 = x[2][c], d3 = x[3][c], d4 = x[4][c];
+      const float t31 = d3 - d1;
+      y[0][c] = 2 * (d0 - d2) + t31;
+      y[1][c] = t31 - d1 - d2;
+      y[2][c] = 2 * d1 - 3 * d2 + d3;
+      y[3][c] = t31;
+      y[4][c] = d4 - d2 - 2 * t31;
+    }
+  }
+  template <bool kAdd>
+  static inline void bt_t(const float* const* x, float* const* y, int64_t n) {
+    for (int64_t c = 0; c < n; ++c) {
+      const float v0 = x[0][c], v1 = x[1][c], v2 = x[2][c], v3 = x[3][c], v4 = x[4][c];
+      const float r0 = 2 * v0, r1 = 2 * (v2 - v1 + v4) - v0 - v3, r2 = -2 * v0 - v1 - 3 * v2 - v4,
+                  r3 = v0 + v1 + v2 + v3 - 2 * v4, r4 = v4;
+      if (kAdd) {
+        y[0][c] += r0, y[1][c] += r1, y[2][c] += r2, y[3][c] += r3, y[4][c] += r4;
+      } else {
+        y[0][c] = r0, y[1][c] = r1, y[2][c] = r2, y[3][c] = r3, y[4][c] = r4;
+      }
+    }
+  }
+  static inline void at(const float* const* x, float* const* y, int64_t n) {
+    for (int64_t c = 0; c < n; ++c) {
+      const float a = x[1][c] + x[2][c], b = x[1][c] - x[2][c], m3 = x[3][c];
+      y[0][c] = x[0][c] + a + m3;
+      y[1][c] = b + 2 * m3;
+      y[2][c] = a + 4 * m3;
+      y[3][c] = b + 8 * m3 + x[4][c];
+    }
+  }
+  static inline void at_t(const float* const* x, float* const* y, int64_t n) {
+    for (int64_t c = 0; c < n; ++c) {
+      const float y0 = x[0][c], y1 = x[1][c], y2 = x[2][c], y3 = x[3][c];
+      const float e = y0 + y2, o = y1 + y3;
+      y[0][c] = y0;
+      y[1][c] = e + o;
+      y[2][c] = e - o;
+      y[3][c] = y0 + 2 * y1 + 4 * y2 + 8 * y3;
+      y[4][c] = y3;
+    }
+  }
+};
+
 constexpr int64_t kChunk = 64;  // channels per pass through a tile, kept on the stack
 
 // Tile t of an (N, th, tw) grid.
@@ -128,16 +239,17 @@ inline Tile tile_of(int64_t t, int64_t th, int64_t tw) {
 
 // The geometry of one phase's transforms.
 struct PhaseGrid {
-  int64_t N, Hp, Wp, C, Co, th, tw, T, py, px;  // padded input (N, Hp, Wp, C); tiles; phase
+  int64_t N, Hp, Wp, C, Co, th, tw, T, py, px, m;  // padded input (N, Hp, Wp, C); tiles; phase;
+                                                   // outputs per tile and axis (2 or 4)
   int64_t Ho() const { return 2 * (Hp - 2); }
   int64_t Wo() const { return 2 * (Wp - 2); }
   // Where tile tl's input window starts in the padded input (channel 0).
   int64_t window(const Tile& tl) const {
-    return ((tl.n * Hp + 2 * tl.y + py) * Wp + 2 * tl.x + px) * C;
+    return ((tl.n * Hp + m * tl.y + py) * Wp + m * tl.x + px) * C;
   }
   // Where output pixel (p, q) of tile tl lies in the output (channel 0).
   int64_t pixel(const Tile& tl, int p, int q) const {
-    const int64_t row = 2 * (2 * tl.y + p) + py, col = 2 * (2 * tl.x + q) + px;
+    const int64_t row = 2 * (m * tl.y + p) + py, col = 2 * (m * tl.x + q) + px;
     return ((tl.n * Ho() + row) * Wo() + col) * Co;
   }
 };
@@ -213,28 +325,29 @@ DCGAN_ALWAYS_INLINE void input_tiles_backward(const PhaseGrid& g, const float* g
 template <class Ty, class Tx>
 DCGAN_ALWAYS_INLINE void output_tiles(const PhaseGrid& g, const float* m, const float* bias,
                                       float* out, int64_t begin, int64_t end) {
-  constexpr int A = Ty::kIn, B = Tx::kIn;
-  float tmp[2][B][kChunk];
+  constexpr int A = Ty::kIn, B = Tx::kIn, P = Ty::kOut, Q = Tx::kOut;
+  float tmp[P][B][kChunk];
   for (int64_t t = begin; t < end; ++t) {
     const Tile tl = tile_of(t, g.th, g.tw);
     for (int64_t o0 = 0; o0 < g.Co; o0 += kChunk) {
       const int64_t n = std::min(kChunk, g.Co - o0);
       for (int j = 0; j < B; ++j) {
         const float* in[A];
-        float* o[2] = {tmp[0][j], tmp[1][j]};
+        float* o[P];
         for (int i = 0; i < A; ++i) in[i] = m + ((i * B + j) * g.T + t) * g.Co + o0;
+        for (int p = 0; p < P; ++p) o[p] = tmp[p][j];
         Ty::at(in, o, n);
       }
-      for (int p = 0; p < 2; ++p) {
+      for (int p = 0; p < P; ++p) {
         const float* in[B];
-        float* o[2];
+        float* o[Q];
         for (int j = 0; j < B; ++j) in[j] = tmp[p][j];
-        for (int q = 0; q < 2; ++q) {
+        for (int q = 0; q < Q; ++q) {
           o[q] = out + g.pixel(tl, p, q) + o0;
         }
         Tx::at(in, o, n);
         if (bias != nullptr) {
-          for (int q = 0; q < 2; ++q) {
+          for (int q = 0; q < Q; ++q) {
             for (int64_t c = 0; c < n; ++c) o[q][c] += bias[o0 + c];
           }
         }
@@ -247,23 +360,24 @@ DCGAN_ALWAYS_INLINE void output_tiles(const PhaseGrid& g, const float* m, const 
 template <class Ty, class Tx>
 DCGAN_ALWAYS_INLINE void output_tiles_backward(const PhaseGrid& g, const float* gout, float* gm,
                                                int64_t begin, int64_t end) {
-  constexpr int A = Ty::kIn, B = Tx::kIn;
-  float tmp[2][B][kChunk];
+  constexpr int A = Ty::kIn, B = Tx::kIn, P = Ty::kOut, Q = Tx::kOut;
+  float tmp[P][B][kChunk];
   for (int64_t t = begin; t < end; ++t) {
     const Tile tl = tile_of(t, g.th, g.tw);
     for (int64_t o0 = 0; o0 < g.Co; o0 += kChunk) {
       const int64_t n = std::min(kChunk, g.Co - o0);
-      for (int p = 0; p < 2; ++p) {
-        const float* in[2];
+      for (int p = 0; p < P; ++p) {
+        const float* in[Q];
         float* o[B];
-        for (int q = 0; q < 2; ++q) {
+        for (int q = 0; q < Q; ++q) {
           in[q] = gout + g.pixel(tl, p, q) + o0;
         }
         for (int j = 0; j < B; ++j) o[j] = tmp[p][j];
         Tx::at_t(in, o, n);
       }
       for (int j = 0; j < B; ++j) {
-        const float* in[2] = {tmp[0][j], tmp[1][j]};
+        const float* in[P];
+        for (int p = 0; p < P; ++p) in[p] = tmp[p][j];
         float* o[A];
         for (int i = 0; i < A; ++i) o[i] = gm + ((i * B + j) * g.T + t) * g.Co + o0;
         Ty::at_t(in, o, n);
@@ -314,73 +428,96 @@ DCGAN_TILE_KERNEL(output_tiles)
 DCGAN_TILE_KERNEL(output_tiles_backward)
 #undef DCGAN_TILE_KERNEL
 
-// The four phases: (row transform, column transform) by (py, px); phase 0 is F(2,3), 1 is F(2,2).
+// The four phases: (row transform, column transform) by (py, px); parity 0 takes 3 taps, F(m,3),
+// parity 1 takes 2, F(m,2), with m outputs per tile and axis, 2 or 4 (the tile).
 constexpr int kPhases = 4;
-int64_t phase_positions(int phase) {
-  return ((phase / 2) == 0 ? F23::kIn : F22::kIn) * ((phase % 2) == 0 ? F23::kIn : F22::kIn);
+int64_t axis_positions(int parity, int64_t tile) {
+  if (tile == 4) return parity == 0 ? F43::kIn : F42::kIn;
+  return parity == 0 ? F23::kIn : F22::kIn;
+}
+int64_t phase_positions(int phase, int64_t tile) {
+  return axis_positions(phase / 2, tile) * axis_positions(phase % 2, tile);
 }
 
-template <typename Fn>
-void dispatch_phase(int phase, Fn fn) {
+template <class Three, class Two, typename Fn>
+void dispatch_parities(int phase, Fn fn) {
   switch (phase) {
     case 0:
-      fn(F23{}, F23{});
+      fn(Three{}, Three{});
       break;
     case 1:
-      fn(F23{}, F22{});
+      fn(Three{}, Two{});
       break;
     case 2:
-      fn(F22{}, F23{});
+      fn(Two{}, Three{});
       break;
     default:
-      fn(F22{}, F22{});
+      fn(Two{}, Two{});
       break;
   }
 }
+template <typename Fn>
+void dispatch_phase(int phase, int64_t tile, Fn fn) {
+  if (tile == 4) {
+    dispatch_parities<F43, F42>(phase, fn);
+  } else {
+    dispatch_parities<F23, F22>(phase, fn);
+  }
+}
 
-// The geometry of one phase for input (N, C, H, W) and Co outputs.
-PhaseGrid phase_grid(int64_t N, int64_t C, int64_t H, int64_t W, int64_t Co, int phase) {
-  return {N, H + 2, W + 2, C, Co, H / 2, W / 2, N * (H / 2) * (W / 2), phase / 2, phase % 2};
+// The geometry of one phase for input (N, C, H, W) and Co outputs, in tiles of `tile` outputs per
+// axis (H and W its multiples).
+PhaseGrid phase_grid(int64_t N, int64_t C, int64_t H, int64_t W, int64_t Co, int phase,
+                     int64_t tile) {
+  const int64_t th = H / tile, tw = W / tile;
+  return {N, H + 2, W + 2, C, Co, th, tw, N * th * tw, phase / 2, phase % 2, tile};
 }
 
 // Scratch lives only within one forward or backward call (the backward pass recomputes the
-// transformed input rather than keeping it), so training needs two buffers at a time and the pool
-// stops growing after the first step: three buffers, about 60 MB for the reference G at batch 128.
-// For a forward pass that autograd does not record (sampling, evaluation: one-off shapes),
-// buffers are plain allocations.
+// transformed input rather than keeping it), and a weight's transform from its forward pass to its
+// backward pass, so the pool stops growing after the first step: it holds the scratch of one call
+// and the transforms of the graphs a step keeps alive at once. For a forward pass that autograd
+// does not record (sampling, evaluation: one-off shapes), buffers are plain allocations.
 BufferPool& pool() {
   static BufferPool* p = new BufferPool;  // never destroyed: tensors may outlive static destruction
   return *p;
 }
 
-// All four phases' transform positions, in phase order: the weight's transform U (kPositions, C,
-// Co) holds phase p's (A*B, C, Co) from row phase_offset(p) on.
-constexpr int64_t kPositions = 16 + 12 + 12 + 9;
-int64_t phase_offset(int phase) {
+// All four phases' transform positions, in phase order: the weight's transform U (positions, C,
+// Co) holds phase p's (A*B, C, Co) from row phase_offset(p) on; 16 + 12 + 12 + 9 = 49 positions
+// for tiles of 2, 36 + 30 + 30 + 25 = 121 for tiles of 4, which is how u tells its tile.
+int64_t positions(int64_t tile) {
+  int64_t total = 0;
+  for (int p = 0; p < kPhases; ++p) total += phase_positions(p, tile);
+  return total;
+}
+int64_t tile_of_transform(const torch::Tensor& u) { return u.size(0) == positions(4) ? 4 : 2; }
+int64_t phase_offset(int phase, int64_t tile) {
   int64_t offset = 0;
-  for (int p = 0; p < phase; ++p) offset += phase_positions(p);
+  for (int p = 0; p < phase; ++p) offset += phase_positions(p, tile);
   return offset;
 }
 torch::Tensor phase_part(const torch::Tensor& u, int phase) {
-  return u.narrow(0, phase_offset(phase), phase_positions(phase));
+  const int64_t tile = tile_of_transform(u);
+  return u.narrow(0, phase_offset(phase, tile), phase_positions(phase, tile));
 }
 
 // The transposed layer's three computations on NHWC data, for an input of (N, H, W, C) with one
 // row and column of zeros on each side, xp (N, H + 2, W + 2, C), and the weight's transform u
-// (kPositions, C, Co), contiguous. A stride-2 convolution is the same three read the other way
+// (positions, C, Co), contiguous. A stride-2 convolution is the same three read the other way
 // (ConvFunction).
 
 // xp -> (N, 2H, 2W, Co), plus the bias (Co; nullptr: none).
 torch::Tensor transposed_nhwc(const torch::Tensor& xp, const torch::Tensor& u, const float* bias,
                               bool pooled) {
   const int64_t N = xp.size(0), H = xp.size(1) - 2, W = xp.size(2) - 2, C = xp.size(3);
-  const int64_t Co = u.size(2);
+  const int64_t Co = u.size(2), tile = tile_of_transform(u);
   auto out = at::empty({N, 2 * H, 2 * W, Co}, xp.options());  // an activation: not pooled
   for (int phase = 0; phase < kPhases; ++phase) {
-    const PhaseGrid g = phase_grid(N, C, H, W, Co, phase);
-    auto v = pool().get({phase_positions(phase), g.T, C}, xp.options(), pooled);
-    auto m = pool().get({phase_positions(phase), g.T, Co}, xp.options(), pooled);
-    dispatch_phase(phase, [&](auto ty, auto tx) {
+    const PhaseGrid g = phase_grid(N, C, H, W, Co, phase, tile);
+    auto v = pool().get({phase_positions(phase, tile), g.T, C}, xp.options(), pooled);
+    auto m = pool().get({phase_positions(phase, tile), g.T, Co}, xp.options(), pooled);
+    dispatch_phase(phase, tile, [&](auto ty, auto tx) {
       using Ty = decltype(ty);
       using Tx = decltype(tx);
       input_tiles_parallel<Ty, Tx>(g.T, 8, g, static_cast<const float*>(xp.data_ptr<float>()),
@@ -402,7 +539,7 @@ TransposedGrads transposed_backward_nhwc(const torch::Tensor& xp, const torch::T
                                          const torch::Tensor& u, bool want_x, bool want_u,
                                          bool pooled) {
   const int64_t N = gout.size(0), H = gout.size(1) / 2, W = gout.size(2) / 2, Co = gout.size(3);
-  const int64_t C = u.size(1);
+  const int64_t C = u.size(1), tile = tile_of_transform(u);
   TransposedGrads grads;
   if (!want_x && !want_u) return grads;
   if (want_x) grads.gxp = at::zeros({N, H + 2, W + 2, C}, gout.options());
@@ -410,15 +547,15 @@ TransposedGrads transposed_backward_nhwc(const torch::Tensor& xp, const torch::T
   // transformed input for the weight gradient, then the input's transformed gradient. Taken
   // before the weight gradient, which lives on after this call (its buffer is pooled too, not
   // allocated and faulted in afresh each time), so that it does not take a scratch buffer.
-  const int64_t tiles = phase_grid(N, C, H, W, Co, 0).T;
-  auto gm_all = pool().get({phase_positions(0), tiles, Co}, gout.options(), pooled);
-  auto v_all = pool().get({phase_positions(0), tiles, C}, gout.options(), pooled);
+  const int64_t tiles = phase_grid(N, C, H, W, Co, 0, tile).T;
+  auto gm_all = pool().get({phase_positions(0, tile), tiles, Co}, gout.options(), pooled);
+  auto v_all = pool().get({phase_positions(0, tile), tiles, C}, gout.options(), pooled);
   if (want_u) grads.gu = pool().get(u.sizes(), gout.options(), pooled);
   for (int phase = 0; phase < kPhases; ++phase) {
-    const PhaseGrid g = phase_grid(N, C, H, W, Co, phase);
-    auto gm = gm_all.narrow(0, 0, phase_positions(phase));
-    auto v = v_all.narrow(0, 0, phase_positions(phase));
-    dispatch_phase(phase, [&](auto ty, auto tx) {
+    const PhaseGrid g = phase_grid(N, C, H, W, Co, phase, tile);
+    auto gm = gm_all.narrow(0, 0, phase_positions(phase, tile));
+    auto v = v_all.narrow(0, 0, phase_positions(phase, tile));
+    dispatch_phase(phase, tile, [&](auto ty, auto tx) {
       using Ty = decltype(ty);
       using Tx = decltype(tx);
       output_tiles_backward_parallel<Ty, Tx>(
@@ -449,13 +586,157 @@ torch::Tensor interior_nchw(const torch::Tensor& padded) {
   return nchw_view(padded.narrow(1, 1, padded.size(1) - 2).narrow(2, 1, padded.size(2) - 2));
 }
 
+// The 1-D weight transforms G (rows: transform positions; columns: taps in correlation order)
+// and the kernel taps they take, per output parity.
+constexpr float kG23[4][3] = {{1, 0, 0}, {0.5f, 0.5f, 0.5f}, {0.5f, -0.5f, 0.5f}, {0, 0, 1}};
+constexpr float kG22[3][2] = {{1, 0}, {1, 1}, {0, 1}};
+constexpr double kG43[6][3] = {{1, 0, 0},
+                               {1.0 / 3, 1.0 / 3, 1.0 / 3},
+                               {-1.0 / 3, 1.0 / 3, -1.0 / 3},
+                               {-16.0 / 15, -8.0 / 15, -4.0 / 15},
+                               {1.0 / 15, -2.0 / 15, 4.0 / 15},
+                               {0, 0, 1}};
+constexpr double kG42[5][2] = {
+    {1.0 / 2, 0}, {-1.0 / 2, -1.0 / 2}, {-1.0 / 6, 1.0 / 6}, {1.0 / 6, 1.0 / 3}, {0, 1}};
+constexpr int kTaps3[3] = {4, 2, 0};
+constexpr int kTaps2[2] = {3, 1};
+
+// G's entry (position i, tap k) for an axis of the given parity (0: 3 taps, 1: 2) and tile.
+double g_entry(int parity, int64_t tile, int i, int k) {
+  if (tile == 4) return parity == 0 ? kG43[i][k] : kG42[i][k];
+  return parity == 0 ? kG23[i][k] : kG22[i][k];
+}
+
+// The kernel tap (0 .. 4 along an axis) of a phase's k-th tap, by the axis's output parity.
+inline int kernel_tap(int parity, int k) { return parity == 0 ? kTaps3[k] : kTaps2[k]; }
+
+// The weights' transforms, U = Gy g Gx^T per phase and channel pair (g the phase's taps of the
+// 5x5 kernel), and its transpose for the gradient. Each runs over blocks of kWeightBlock kernels,
+// separably (along x, then along y) and skipping G's zeros; the kernels' 25 taps, contiguous in
+// the weight, are transposed into a block so that the arithmetic runs along the kernels.
+constexpr int64_t kWeightBlock = 256;
+
+// w (n, 25), each kernel's taps contiguous -> u (positions, n).
+void weight_transform_kernel(const float* w, float* u, int64_t n, int64_t tile) {
+  const int64_t blocks = (n + kWeightBlock - 1) / kWeightBlock;
+  at::parallel_for(0, blocks, 1, [&](int64_t b0, int64_t b1) {
+    float taps[25][kWeightBlock];
+    float rows[3][6][kWeightBlock];  // per y tap k, per x position j: sum_l Gx[j][l] g[k][l]
+    for (int64_t b = b0; b < b1; ++b) {
+      const int64_t k0 = b * kWeightBlock, len = std::min(kWeightBlock, n - k0);
+      for (int64_t i = 0; i < len; ++i) {
+        for (int t = 0; t < 25; ++t) taps[t][i] = w[(k0 + i) * 25 + t];
+      }
+      for (int phase = 0; phase < kPhases; ++phase) {
+        const int py = phase / 2, px = phase % 2;
+        const int64_t ay = axis_positions(py, tile), ax = axis_positions(px, tile);
+        const int ty = py == 0 ? 3 : 2, tx = px == 0 ? 3 : 2;
+        const int64_t offset = phase_offset(phase, tile);
+        for (int k = 0; k < ty; ++k) {
+          for (int64_t j = 0; j < ax; ++j) {
+            float* r = rows[k][j];
+            std::fill(r, r + len, 0.f);
+            for (int l = 0; l < tx; ++l) {
+              const float c = static_cast<float>(g_entry(px, tile, j, l));
+              if (c == 0) continue;
+              const float* src = taps[kernel_tap(py, k) * 5 + kernel_tap(px, l)];
+              for (int64_t i = 0; i < len; ++i) r[i] += c * src[i];
+            }
+          }
+        }
+        for (int64_t iy = 0; iy < ay; ++iy) {
+          for (int64_t j = 0; j < ax; ++j) {
+            float* dst = u + (offset + iy * ax + j) * n + k0;
+            std::fill(dst, dst + len, 0.f);
+            for (int k = 0; k < ty; ++k) {
+              const float c = static_cast<float>(g_entry(py, tile, iy, k));
+              if (c == 0) continue;
+              const float* r = rows[k][j];
+              for (int64_t i = 0; i < len; ++i) dst[i] += c * r[i];
+            }
+          }
+        }
+      }
+    }
+  });
+}
+
+// The transpose: gu (positions, n) -> gw (n, 25), gw[k][t] = sum_p M[p][t] gu[p][k]. Each tap
+// belongs to one phase (by the parities of its row and column), so each is written once.
+void weight_transform_backward_kernel(const float* gu, float* gw, int64_t n, int64_t tile) {
+  const int64_t blocks = (n + kWeightBlock - 1) / kWeightBlock;
+  at::parallel_for(0, blocks, 1, [&](int64_t b0, int64_t b1) {
+    float taps[25][kWeightBlock];
+    float rows[3][6][kWeightBlock];  // per y tap k, per x position j: sum_i Gy[i][k] gu[i][j]
+    for (int64_t b = b0; b < b1; ++b) {
+      const int64_t k0 = b * kWeightBlock, len = std::min(kWeightBlock, n - k0);
+      for (int phase = 0; phase < kPhases; ++phase) {
+        const int py = phase / 2, px = phase % 2;
+        const int64_t ay = axis_positions(py, tile), ax = axis_positions(px, tile);
+        const int ty = py == 0 ? 3 : 2, tx = px == 0 ? 3 : 2;
+        const int64_t offset = phase_offset(phase, tile);
+        for (int k = 0; k < ty; ++k) {
+          for (int64_t j = 0; j < ax; ++j) {
+            float* r = rows[k][j];
+            std::fill(r, r + len, 0.f);
+            for (int64_t iy = 0; iy < ay; ++iy) {
+              const float c = static_cast<float>(g_entry(py, tile, iy, k));
+              if (c == 0) continue;
+              const float* src = gu + (offset + iy * ax + j) * n + k0;
+              for (int64_t i = 0; i < len; ++i) r[i] += c * src[i];
+            }
+          }
+        }
+        for (int k = 0; k < ty; ++k) {
+          for (int l = 0; l < tx; ++l) {
+            float* dst = taps[kernel_tap(py, k) * 5 + kernel_tap(px, l)];
+            std::fill(dst, dst + len, 0.f);
+            for (int64_t j = 0; j < ax; ++j) {
+              const float c = static_cast<float>(g_entry(px, tile, j, l));
+              if (c == 0) continue;
+              const float* r = rows[k][j];
+              for (int64_t i = 0; i < len; ++i) dst[i] += c * r[i];
+            }
+          }
+        }
+      }
+      for (int64_t i = 0; i < len; ++i) {
+        for (int t = 0; t < 25; ++t) gw[(k0 + i) * 25 + t] = taps[t][i];
+      }
+    }
+  });
+}
+
+// weight (C, Co, 5, 5) -> U (positions, C, Co), from the pool where `pooled` (it lives until the
+// backward pass, which reads it; a fresh one of tens of megabytes would be mapped and faulted in
+// on every step).
+torch::Tensor weight_transform(const torch::Tensor& weight, int64_t tile, bool pooled) {
+  RECORD_USER_SCOPE("dcgan::winograd_weight_transform");
+  const auto w = weight.contiguous();
+  const int64_t C = w.size(0), Co = w.size(1);
+  auto u = pool().get({positions(tile), C, Co}, w.options(), pooled);
+  weight_transform_kernel(w.data_ptr<float>(), u.data_ptr<float>(), C * Co, tile);
+  return u;
+}
+
+// U's gradient (positions, C, Co) -> the weight's (C, Co, 5, 5).
+torch::Tensor weight_transform_backward(const torch::Tensor& gu, int64_t tile) {
+  RECORD_USER_SCOPE("dcgan::winograd_weight_transform_backward");
+  const int64_t C = gu.size(1), Co = gu.size(2);
+  auto gw = at::empty({C, Co, 5, 5}, gu.options());
+  weight_transform_backward_kernel(gu.data_ptr<float>(), gw.data_ptr<float>(), C * Co, tile);
+  return gw;
+}
+
 class WinogradFunction : public torch::autograd::Function<WinogradFunction> {
  public:
-  // x (N, C, H, W); u (kPositions, C, Co); bias (Co). Returns (N, Co, 2H, 2W), channels-last.
-  // pooled: scratch buffers from the pool (a recorded forward pass and its backward).
+  // x (N, C, H, W); weight (C, Co, 5, 5); bias (Co). Returns (N, Co, 2H, 2W), channels-last.
+  // pooled: scratch buffers from the pool (a recorded forward pass and its backward); tile: 2 or
+  // 4, fitting H and W.
   static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& x,
-                               const torch::Tensor& bias, const torch::Tensor& u, bool pooled) {
-    const auto uc = u.contiguous();
+                               const torch::Tensor& bias, const torch::Tensor& weight, bool pooled,
+                               int64_t tile) {
+    const auto uc = weight_transform(weight, tile, pooled);
     const auto b = bias.contiguous();
     const auto xp = padded_nhwc(x);
     const auto out = transposed_nhwc(xp, uc, b.data_ptr<float>(), pooled);
@@ -474,10 +755,10 @@ class WinogradFunction : public torch::autograd::Function<WinogradFunction> {
     const auto g =
         transposed_backward_nhwc(saved[0], gout, saved[1], want_x, ctx->needs_input_grad(2),
                                  ctx->saved_data["pooled"].toBool());
-    variable_list out(4);  // the last for `pooled`
+    variable_list out(5);  // the last two for `pooled` and `tile`
     if (want_x) out[0] = as_input(interior_nchw(g.gxp), ctx->saved_data["x_nchw"].toBool());
     if (ctx->needs_input_grad(1)) out[1] = gout.view({-1, gout.size(3)}).sum(0);
-    out[2] = g.gu;
+    if (g.gu.defined()) out[2] = weight_transform_backward(g.gu, tile_of_transform(saved[1]));
     return out;
   }
 };
@@ -488,11 +769,12 @@ class WinogradFunction : public torch::autograd::Function<WinogradFunction> {
 // transposed layer's with the two activations' roles swapped.
 class ConvFunction : public torch::autograd::Function<ConvFunction> {
  public:
-  // x (N, in, H, W), H and W multiples of 4; u (kPositions, out, in); bias (out). Returns
-  // (N, out, H/2, W/2), channels-last.
+  // x (N, in, H, W), H and W multiples of 4; weight (out, in, 5, 5), whose transform is
+  // (positions, out, in); bias (out). Returns (N, out, H/2, W/2), channels-last.
   static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& x,
-                               const torch::Tensor& bias, const torch::Tensor& u, bool pooled) {
-    const auto uc = u.contiguous();
+                               const torch::Tensor& bias, const torch::Tensor& weight, bool pooled,
+                               int64_t tile) {
+    const auto uc = weight_transform(weight, tile, pooled);
     const auto xn = nhwc(x);
     const auto g = transposed_backward_nhwc(torch::Tensor(), xn, uc, /*want_x=*/true,
                                             /*want_u=*/false, pooled);
@@ -507,60 +789,19 @@ class ConvFunction : public torch::autograd::Function<ConvFunction> {
     const auto saved = ctx->get_saved_variables();
     const bool pooled = ctx->saved_data["pooled"].toBool();
     const auto gyp = padded_nhwc(grads[0]);
-    variable_list out(4);
+    variable_list out(5);
     if (ctx->needs_input_grad(0)) {
       out[0] = as_input(nchw_view(transposed_nhwc(gyp, saved[1], nullptr, pooled)),
                         ctx->saved_data["x_nchw"].toBool());
     }
     if (ctx->needs_input_grad(1)) out[1] = grads[0].sum({0, 2, 3});
-    out[2] = transposed_backward_nhwc(gyp, saved[0], saved[1], /*want_x=*/false,
-                                      ctx->needs_input_grad(2), pooled)
-                 .gu;
+    const auto gu = transposed_backward_nhwc(gyp, saved[0], saved[1], /*want_x=*/false,
+                                             ctx->needs_input_grad(2), pooled)
+                        .gu;
+    if (gu.defined()) out[2] = weight_transform_backward(gu, tile_of_transform(saved[1]));
     return out;
   }
 };
-
-// The 1-D weight transforms G (rows: transform positions; columns: taps in correlation order)
-// and the kernel taps they take, per output parity.
-constexpr float kG23[4][3] = {{1, 0, 0}, {0.5f, 0.5f, 0.5f}, {0.5f, -0.5f, 0.5f}, {0, 0, 1}};
-constexpr float kG22[3][2] = {{1, 0}, {1, 1}, {0, 1}};
-constexpr int kTaps23[3] = {4, 2, 0};
-constexpr int kTaps22[2] = {3, 1};
-
-// The (kPositions, 25) matrix taking a 5x5 kernel to all four phases' transform positions: row
-// phase_offset + i*B + j, column ky*5 + kx holds Gy[i][k] Gx[j][l], where ky and kx are the
-// phase's k-th and l-th taps (Gy (x) Gx applied to the phase's taps).
-torch::Tensor weight_transform_matrix() {
-  auto m = torch::zeros({kPositions, 25});
-  auto a = m.accessor<float, 2>();
-  for (int phase = 0; phase < kPhases; ++phase) {
-    const bool y23 = phase / 2 == 0, x23 = phase % 2 == 0;
-    const int rows_y = y23 ? 4 : 3, rows_x = x23 ? 4 : 3, taps_y = y23 ? 3 : 2,
-              taps_x = x23 ? 3 : 2;
-    const int64_t offset = phase_offset(phase);
-    for (int i = 0; i < rows_y; ++i) {
-      for (int j = 0; j < rows_x; ++j) {
-        for (int k = 0; k < taps_y; ++k) {
-          for (int l = 0; l < taps_x; ++l) {
-            const float gy = y23 ? kG23[i][k] : kG22[i][k];
-            const float gx = x23 ? kG23[j][l] : kG22[j][l];
-            const int ky = y23 ? kTaps23[k] : kTaps22[k], kx = x23 ? kTaps23[l] : kTaps22[l];
-            a[offset + i * rows_x + j][ky * 5 + kx] = gy * gx;
-          }
-        }
-      }
-    }
-  }
-  return m;
-}
-
-// weight (C, Co, 5, 5) -> U (kPositions, C, Co), differentiably: one matrix product.
-torch::Tensor weight_transform(const torch::Tensor& weight) {
-  static const torch::Tensor matrix = weight_transform_matrix();
-  const int64_t C = weight.size(0), Co = weight.size(1);
-  return product_wide(matrix.to(weight.dtype()), weight.reshape({C * Co, 25}).t())
-      .view({kPositions, C, Co});
-}
 
 // Narrower layers are slower this way than LibTorch's (2 threads, batch 128, forward and backward):
 // 128 -> 3 at 16x16 265 to 278 ms against 34 to 42, 64 -> 3 at 32x32 530 to 565 against 145 to
@@ -592,14 +833,23 @@ bool winograd_applies(const torch::Tensor& x, const torch::Tensor& weight, int64
          !cpu_autocast_enabled();
 }
 
-// Applies Function (WinogradFunction or ConvFunction) with the weight's transform.
+// Applies Function (WinogradFunction or ConvFunction) in tiles of `tile`.
 template <class Function>
 torch::Tensor apply_winograd(const torch::Tensor& x, const torch::Tensor& weight,
-                             const torch::Tensor& bias, int64_t out_channels) {
+                             const torch::Tensor& bias, int64_t out_channels, int64_t tile) {
   const auto b = bias.defined() ? bias : at::zeros({out_channels}, weight.options());
   const bool pooled =
       torch::GradMode::is_enabled() && (x.requires_grad() || weight.requires_grad());
-  return Function::apply(x, b, weight_transform(weight), pooled);
+  return Function::apply(x, b, weight, pooled, tile);
+}
+
+// tile, or winograd_tile's where 0; checked against the transposed layer's input size (H, W).
+int64_t checked_tile(int64_t tile, int64_t h, int64_t w, bool transposed) {
+  const int64_t chosen = tile == 0 ? winograd_tile(h, w, transposed) : tile;
+  const int64_t th = transposed ? h : h / 2, tw = transposed ? w : w / 2;
+  TORCH_CHECK((chosen == 2 || chosen == 4) && th % chosen == 0 && tw % chosen == 0,
+              "winograd: tile ", chosen, " does not fit an input of ", h, "x", w);
+  return chosen;
 }
 
 }  // namespace
@@ -608,21 +858,28 @@ bool winograd_conv_transpose_applies(const torch::Tensor& x, const torch::Tensor
   return winograd_applies(x, weight, 0);
 }
 
+int64_t winograd_tile(int64_t h, int64_t w, bool transposed) {
+  const int64_t th = transposed ? h : h / 2, tw = transposed ? w : w / 2;
+  return th % 4 == 0 && tw % 4 == 0 ? 4 : 2;
+}
+
 bool winograd_conv_applies(const torch::Tensor& x, const torch::Tensor& weight) {
   return winograd_applies(x, weight, 1);
 }
 
 torch::Tensor winograd_conv_transpose(const torch::Tensor& x, const torch::Tensor& weight,
-                                      const torch::Tensor& bias) {
-  return apply_winograd<WinogradFunction>(x, weight, bias, weight.size(1));
+                                      const torch::Tensor& bias, int64_t tile) {
+  return apply_winograd<WinogradFunction>(x, weight, bias, weight.size(1),
+                                          checked_tile(tile, x.size(2), x.size(3), true));
 }
 
 torch::Tensor winograd_conv(const torch::Tensor& x, const torch::Tensor& weight,
-                            const torch::Tensor& bias) {
+                            const torch::Tensor& bias, int64_t tile) {
   TORCH_CHECK(winograd_shapes(x, weight, 1),
               "winograd_conv: needs x (N, in, H, W) with H and W multiples of 4 and a weight "
               "(out, in, 5, 5)");
-  return apply_winograd<ConvFunction>(x, weight, bias, weight.size(0));
+  return apply_winograd<ConvFunction>(x, weight, bias, weight.size(0),
+                                      checked_tile(tile, x.size(2), x.size(3), false));
 }
 
 // Inside an emulated bf16 scope (precision.h) the emulation runs an fp32 kernel on the rounded

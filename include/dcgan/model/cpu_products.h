@@ -35,9 +35,4 @@ void products_abt(torch::Tensor out, const torch::Tensor& a, const torch::Tensor
 void products_atb(torch::Tensor out, const torch::Tensor& a, const torch::Tensor& b,
                   ProductLibrary library = cpu_product_library());
 
-// a (M, K) . b (K, N) for a small a and a wide b, differentiably (the weights' Winograd
-// transform: a (49 x 25) constant by every kernel's 25 taps); b may be any (K, N) view.
-torch::Tensor product_wide(const torch::Tensor& a, const torch::Tensor& b,
-                           ProductLibrary library = cpu_product_library());
-
 }  // namespace dcgan
