@@ -18,6 +18,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 #include "buffer_pool.h"
@@ -616,93 +617,107 @@ inline int kernel_tap(int parity, int k) { return parity == 0 ? kTaps3[k] : kTap
 // the weight, are transposed into a block so that the arithmetic runs along the kernels.
 constexpr int64_t kWeightBlock = 256;
 
-// w (n, 25), each kernel's taps contiguous -> u (positions, n).
-void weight_transform_kernel(const float* w, float* u, int64_t n, int64_t tile) {
+// One phase's share of the weights' transforms: its positions per axis (ay, ax), taps per axis
+// (ty, tx) and first row in U.
+struct PhaseTaps {
+  int py, px, ty, tx;
+  int64_t ay, ax, offset;
+  PhaseTaps(int phase, int64_t tile)
+      : py(phase / 2),
+        px(phase % 2),
+        ty(py == 0 ? 3 : 2),
+        tx(px == 0 ? 3 : 2),
+        ay(axis_positions(py, tile)),
+        ax(axis_positions(px, tile)),
+        offset(phase_offset(phase, tile)) {}
+  // The tap (k along y, l along x) in the kernel's 25.
+  int tap(int k, int l) const { return kernel_tap(py, k) * 5 + kernel_tap(px, l); }
+};
+
+// Runs fn(k0, len, taps, rows) over the blocks of n kernels in parallel, with a block's scratch:
+// taps (25, kWeightBlock) and rows (3, 6, kWeightBlock).
+template <typename Fn>
+void for_each_weight_block(int64_t n, Fn fn) {
   const int64_t blocks = (n + kWeightBlock - 1) / kWeightBlock;
   at::parallel_for(0, blocks, 1, [&](int64_t b0, int64_t b1) {
     float taps[25][kWeightBlock];
-    float rows[3][6][kWeightBlock];  // per y tap k, per x position j: sum_l Gx[j][l] g[k][l]
+    float rows[3][6][kWeightBlock];
     for (int64_t b = b0; b < b1; ++b) {
-      const int64_t k0 = b * kWeightBlock, len = std::min(kWeightBlock, n - k0);
-      for (int64_t i = 0; i < len; ++i) {
-        for (int t = 0; t < 25; ++t) taps[t][i] = w[(k0 + i) * 25 + t];
-      }
-      for (int phase = 0; phase < kPhases; ++phase) {
-        const int py = phase / 2, px = phase % 2;
-        const int64_t ay = axis_positions(py, tile), ax = axis_positions(px, tile);
-        const int ty = py == 0 ? 3 : 2, tx = px == 0 ? 3 : 2;
-        const int64_t offset = phase_offset(phase, tile);
-        for (int k = 0; k < ty; ++k) {
-          for (int64_t j = 0; j < ax; ++j) {
-            float* r = rows[k][j];
-            std::fill(r, r + len, 0.f);
-            for (int l = 0; l < tx; ++l) {
-              const float c = static_cast<float>(g_entry(px, tile, j, l));
-              if (c == 0) continue;
-              const float* src = taps[kernel_tap(py, k) * 5 + kernel_tap(px, l)];
-              for (int64_t i = 0; i < len; ++i) r[i] += c * src[i];
-            }
-          }
-        }
-        for (int64_t iy = 0; iy < ay; ++iy) {
-          for (int64_t j = 0; j < ax; ++j) {
-            float* dst = u + (offset + iy * ax + j) * n + k0;
-            std::fill(dst, dst + len, 0.f);
-            for (int k = 0; k < ty; ++k) {
-              const float c = static_cast<float>(g_entry(py, tile, iy, k));
-              if (c == 0) continue;
-              const float* r = rows[k][j];
-              for (int64_t i = 0; i < len; ++i) dst[i] += c * r[i];
-            }
-          }
-        }
-      }
+      const int64_t k0 = b * kWeightBlock;
+      fn(k0, std::min(kWeightBlock, n - k0), taps, rows);
     }
   });
 }
 
-// The transpose: gu (positions, n) -> gw (n, 25), gw[k][t] = sum_p M[p][t] gu[p][k]. Each tap
-// belongs to one phase (by the parities of its row and column), so each is written once.
+// dst[0, len) = sum over the terms of c * src, skipping zero coefficients; term(t) gives
+// (c, src) for t in [0, terms).
+template <typename Term>
+inline void combine(float* dst, int64_t len, int terms, Term term) {
+  std::fill(dst, dst + len, 0.f);
+  for (int t = 0; t < terms; ++t) {
+    const auto [c, src] = term(t);
+    if (c == 0) continue;
+    for (int64_t i = 0; i < len; ++i) dst[i] += c * src[i];
+  }
+}
+
+// w (n, 25), each kernel's taps contiguous -> u (positions, n): along x into rows[k][j] (sum_l
+// Gx[j][l] g[k][l]), then along y into U.
+void weight_transform_kernel(const float* w, float* u, int64_t n, int64_t tile) {
+  for_each_weight_block(
+      n, [&](int64_t k0, int64_t len, float(*taps)[kWeightBlock], float(*rows)[6][kWeightBlock]) {
+        for (int64_t i = 0; i < len; ++i) {
+          for (int t = 0; t < 25; ++t) taps[t][i] = w[(k0 + i) * 25 + t];
+        }
+        for (int phase = 0; phase < kPhases; ++phase) {
+          const PhaseTaps p(phase, tile);
+          for (int k = 0; k < p.ty; ++k) {
+            for (int64_t j = 0; j < p.ax; ++j) {
+              combine(rows[k][j], len, p.tx, [&](int l) {
+                return std::pair<float, const float*>(static_cast<float>(g_entry(p.px, tile, j, l)),
+                                                      taps[p.tap(k, l)]);
+              });
+            }
+          }
+          for (int64_t iy = 0; iy < p.ay; ++iy) {
+            for (int64_t j = 0; j < p.ax; ++j) {
+              combine(u + (p.offset + iy * p.ax + j) * n + k0, len, p.ty, [&](int k) {
+                return std::pair<float, const float*>(
+                    static_cast<float>(g_entry(p.py, tile, iy, k)), rows[k][j]);
+              });
+            }
+          }
+        }
+      });
+}
+
+// The transpose: gu (positions, n) -> gw (n, 25), gw[k][t] = sum_p M[p][t] gu[p][k]: along y into
+// rows[k][j] (sum_i Gy[i][k] gu[i][j]), then along x into the taps. Each tap belongs to one phase
+// (by the parities of its row and column), so each is written once.
 void weight_transform_backward_kernel(const float* gu, float* gw, int64_t n, int64_t tile) {
-  const int64_t blocks = (n + kWeightBlock - 1) / kWeightBlock;
-  at::parallel_for(0, blocks, 1, [&](int64_t b0, int64_t b1) {
-    float taps[25][kWeightBlock];
-    float rows[3][6][kWeightBlock];  // per y tap k, per x position j: sum_i Gy[i][k] gu[i][j]
-    for (int64_t b = b0; b < b1; ++b) {
-      const int64_t k0 = b * kWeightBlock, len = std::min(kWeightBlock, n - k0);
-      for (int phase = 0; phase < kPhases; ++phase) {
-        const int py = phase / 2, px = phase % 2;
-        const int64_t ay = axis_positions(py, tile), ax = axis_positions(px, tile);
-        const int ty = py == 0 ? 3 : 2, tx = px == 0 ? 3 : 2;
-        const int64_t offset = phase_offset(phase, tile);
-        for (int k = 0; k < ty; ++k) {
-          for (int64_t j = 0; j < ax; ++j) {
-            float* r = rows[k][j];
-            std::fill(r, r + len, 0.f);
-            for (int64_t iy = 0; iy < ay; ++iy) {
-              const float c = static_cast<float>(g_entry(py, tile, iy, k));
-              if (c == 0) continue;
-              const float* src = gu + (offset + iy * ax + j) * n + k0;
-              for (int64_t i = 0; i < len; ++i) r[i] += c * src[i];
-            }
-          }
-        }
-        for (int k = 0; k < ty; ++k) {
-          for (int l = 0; l < tx; ++l) {
-            float* dst = taps[kernel_tap(py, k) * 5 + kernel_tap(px, l)];
-            std::fill(dst, dst + len, 0.f);
-            for (int64_t j = 0; j < ax; ++j) {
-              const float c = static_cast<float>(g_entry(px, tile, j, l));
-              if (c == 0) continue;
-              const float* r = rows[k][j];
-              for (int64_t i = 0; i < len; ++i) dst[i] += c * r[i];
-            }
-          }
+  for_each_weight_block(n, [&](int64_t k0, int64_t len, float(*taps)[kWeightBlock],
+                               float(*rows)[6][kWeightBlock]) {
+    for (int phase = 0; phase < kPhases; ++phase) {
+      const PhaseTaps p(phase, tile);
+      for (int k = 0; k < p.ty; ++k) {
+        for (int64_t j = 0; j < p.ax; ++j) {
+          combine(rows[k][j], len, static_cast<int>(p.ay), [&](int iy) {
+            return std::pair<float, const float*>(static_cast<float>(g_entry(p.py, tile, iy, k)),
+                                                  gu + (p.offset + iy * p.ax + j) * n + k0);
+          });
         }
       }
-      for (int64_t i = 0; i < len; ++i) {
-        for (int t = 0; t < 25; ++t) gw[(k0 + i) * 25 + t] = taps[t][i];
+      for (int k = 0; k < p.ty; ++k) {
+        for (int l = 0; l < p.tx; ++l) {
+          combine(taps[p.tap(k, l)], len, static_cast<int>(p.ax), [&](int j) {
+            return std::pair<float, const float*>(static_cast<float>(g_entry(p.px, tile, j, l)),
+                                                  rows[k][j]);
+          });
+        }
       }
+    }
+    for (int64_t i = 0; i < len; ++i) {
+      for (int t = 0; t < 25; ++t) gw[(k0 + i) * 25 + t] = taps[t][i];
     }
   });
 }

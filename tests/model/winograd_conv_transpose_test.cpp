@@ -56,6 +56,33 @@ std::vector<int64_t> tiles_for(int64_t h, int64_t w) {
   return tiles;
 }
 
+// The layer (x, b) -> y with weight w, on a random input (c.batch, c.in, c.h, c.w) and bias,
+// against `exact` (x, w, b) -> y on the same values in float64: the output, of `sizes`, and all
+// three gradients within bound(tile).
+template <class Layer, class Exact>
+void expect_float64_sums(const Case& c, int64_t tile, const torch::Tensor& w,
+                         const std::vector<int64_t>& sizes, Layer layer, Exact exact) {
+  auto x = torch::randn({c.batch, c.in, c.h, c.w}).requires_grad_(true);
+  auto b = torch::randn({sizes[1]}).requires_grad_(true);
+  auto y = layer(x, b);
+  ASSERT_EQ(y.sizes(), sizes);
+  auto g = torch::randn_like(y);
+  auto grads = torch::autograd::grad({y}, {x, w, b}, {g});
+
+  auto x64 = x.detach().to(torch::kDouble).requires_grad_(true);
+  auto w64 = w.detach().to(torch::kDouble).requires_grad_(true);
+  auto b64 = b.detach().to(torch::kDouble).requires_grad_(true);
+  auto y64 = exact(x64, w64, b64);
+  auto grads64 = torch::autograd::grad({y64}, {x64, w64, b64}, {g.to(torch::kDouble)});
+
+  EXPECT_LT(relative(y, y64), bound(tile)) << c << " tile " << tile;
+  const char* names[] = {"input", "weight", "bias"};
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_LT(relative(grads[i], grads64[i]), bound(tile))
+        << c << " tile " << tile << " " << names[i] << " gradient";
+  }
+}
+
 class WinogradTest : public ::testing::TestWithParam<Case> {};
 
 // Against the direct sums in float64 the Winograd form is as close as LibTorch's fp32 kernel, in
@@ -64,27 +91,13 @@ TEST_P(WinogradTest, MatchesConvTranspose2dToFloatRounding) {
   const Case c = GetParam();
   for (const int64_t tile : tiles_for(c.h, c.w)) {
     torch::manual_seed(3);
-    auto x = torch::randn({c.batch, c.in, c.h, c.w}).requires_grad_(true);
     auto w = (torch::randn({c.in, c.out, 5, 5}) * 0.1).requires_grad_(true);
-    auto b = torch::randn({c.out}).requires_grad_(true);
-    auto y = winograd_conv_transpose(x, w, b, tile);
-    ASSERT_EQ(y.sizes(), (std::vector<int64_t>{c.batch, c.out, 2 * c.h, 2 * c.w}));
-    auto g = torch::randn_like(y);
-    auto grads = torch::autograd::grad({y}, {x, w, b}, {g});
-
-    auto x64 = x.detach().to(torch::kDouble).requires_grad_(true);
-    auto w64 = w.detach().to(torch::kDouble).requires_grad_(true);
-    auto b64 = b.detach().to(torch::kDouble).requires_grad_(true);
-    auto y64 = reference(x64, w64, b64);
-    auto grads64 = torch::autograd::grad({y64}, {x64, w64, b64}, {g.to(torch::kDouble)});
-
-    EXPECT_LT(relative(y, y64), bound(tile)) << c << " tile " << tile;
-    EXPECT_LT(relative(grads[0], grads64[0]), bound(tile))
-        << c << " tile " << tile << " input gradient";
-    EXPECT_LT(relative(grads[1], grads64[1]), bound(tile))
-        << c << " tile " << tile << " weight gradient";
-    EXPECT_LT(relative(grads[2], grads64[2]), bound(tile))
-        << c << " tile " << tile << " bias gradient";
+    expect_float64_sums(
+        c, tile, w, {c.batch, c.out, 2 * c.h, 2 * c.w},
+        [&](const torch::Tensor& x, const torch::Tensor& b) {
+          return winograd_conv_transpose(x, w, b, tile);
+        },
+        reference);
   }
 }
 
@@ -98,27 +111,15 @@ TEST_P(WinogradConvTest, MatchesConv2dToFloatRounding) {
   const Case c = GetParam();
   for (const int64_t tile : tiles_for(c.h / 2, c.w / 2)) {
     torch::manual_seed(7);
-    auto x = torch::randn({c.batch, c.in, c.h, c.w}).requires_grad_(true);
     auto w = (torch::randn({c.out, c.in, 5, 5}) * 0.1).requires_grad_(true);
-    auto b = torch::randn({c.out}).requires_grad_(true);
-    auto y = winograd_conv(x, w, b, tile);
-    ASSERT_EQ(y.sizes(), (std::vector<int64_t>{c.batch, c.out, c.h / 2, c.w / 2}));
-    auto g = torch::randn_like(y);
-    auto grads = torch::autograd::grad({y}, {x, w, b}, {g});
-
-    auto x64 = x.detach().to(torch::kDouble).requires_grad_(true);
-    auto w64 = w.detach().to(torch::kDouble).requires_grad_(true);
-    auto b64 = b.detach().to(torch::kDouble).requires_grad_(true);
-    auto y64 = F::conv2d(x64, w64, F::Conv2dFuncOptions().stride(2).padding(2).bias(b64));
-    auto grads64 = torch::autograd::grad({y64}, {x64, w64, b64}, {g.to(torch::kDouble)});
-
-    EXPECT_LT(relative(y, y64), bound(tile)) << c << " tile " << tile;
-    EXPECT_LT(relative(grads[0], grads64[0]), bound(tile))
-        << c << " tile " << tile << " input gradient";
-    EXPECT_LT(relative(grads[1], grads64[1]), bound(tile))
-        << c << " tile " << tile << " weight gradient";
-    EXPECT_LT(relative(grads[2], grads64[2]), bound(tile))
-        << c << " tile " << tile << " bias gradient";
+    expect_float64_sums(
+        c, tile, w, {c.batch, c.out, c.h / 2, c.w / 2},
+        [&](const torch::Tensor& x, const torch::Tensor& b) {
+          return winograd_conv(x, w, b, tile);
+        },
+        [](const torch::Tensor& x, const torch::Tensor& w64, const torch::Tensor& b) {
+          return F::conv2d(x, w64, F::Conv2dFuncOptions().stride(2).padding(2).bias(b));
+        });
   }
 }
 
