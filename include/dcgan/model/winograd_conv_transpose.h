@@ -1,5 +1,6 @@
 // G's transposed convolutions (5x5 kernel, stride 2, padding 2, output padding 1) on the CPU in
-// fp32 with Winograd's minimal filtering: half the multiplications of the direct form.
+// fp32 with Winograd's minimal filtering: half the multiplications of the direct form, or under a
+// third in tiles of 4.
 //
 // Output pixel (2m + p, 2n + q) meets only the kernel taps of one parity per axis, so the layer is
 // four stride-1 correlations of the input, one per output phase (p, q), with 3 or 2 taps per axis
