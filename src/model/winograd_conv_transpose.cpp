@@ -36,8 +36,21 @@ using torch::autograd::variable_list;
 // k-th input and output vector.
 //   F(2,3): BT = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1], AT = [1 1 1 0; 0 1 -1 -1]
 //   F(2,2): BT = [1 -1 0; 0 1 0; 0 -1 1],                 AT = [1 1 0; 0 1 1]
-// (G, for the weights, is in weight_transform_matrix.) bt_t and at_t apply the transposes, for the
-// backward pass; bt_t<true> adds its result to y.
+// (G, for the weights, is kG23 and kG22 below.) bt_t and at_t apply the transposes, for the
+// backward pass; bt_t<true> adds its result to y (store).
+
+// y[i][c] = r[i], or += with kAdd, for the N results of one channel.
+template <bool kAdd, int N>
+inline void store(float* const* y, int64_t c, const float (&r)[N]) {
+  for (int i = 0; i < N; ++i) {
+    if (kAdd) {
+      y[i][c] += r[i];
+    } else {
+      y[i][c] = r[i];
+    }
+  }
+}
+
 struct F23 {
   static constexpr int kIn = 4, kOut = 2;
   static inline void bt(const float* const* x, float* const* y, int64_t n) {
@@ -53,12 +66,7 @@ struct F23 {
   static inline void bt_t(const float* const* x, float* const* y, int64_t n) {
     for (int64_t c = 0; c < n; ++c) {
       const float v0 = x[0][c], v1 = x[1][c], v2 = x[2][c], v3 = x[3][c];
-      const float r0 = v0, r1 = v1 - v2 + v3, r2 = v1 + v2 - v0, r3 = -v3;
-      if (kAdd) {
-        y[0][c] += r0, y[1][c] += r1, y[2][c] += r2, y[3][c] += r3;
-      } else {
-        y[0][c] = r0, y[1][c] = r1, y[2][c] = r2, y[3][c] = r3;
-      }
+      store<kAdd>(y, c, {v0, v1 - v2 + v3, v1 + v2 - v0, -v3});
     }
   }
   static inline void at(const float* const* x, float* const* y, int64_t n) {
@@ -92,12 +100,7 @@ struct F22 {
   static inline void bt_t(const float* const* x, float* const* y, int64_t n) {
     for (int64_t c = 0; c < n; ++c) {
       const float v0 = x[0][c], v1 = x[1][c], v2 = x[2][c];
-      const float r0 = v0, r1 = v1 - v0 - v2, r2 = v2;
-      if (kAdd) {
-        y[0][c] += r0, y[1][c] += r1, y[2][c] += r2;
-      } else {
-        y[0][c] = r0, y[1][c] = r1, y[2][c] = r2;
-      }
+      store<kAdd>(y, c, {v0, v1 - v0 - v2, v2});
     }
   }
   static inline void at(const float* const* x, float* const* y, int64_t n) {
@@ -147,15 +150,11 @@ struct F43 {
     for (int64_t c = 0; c < n; ++c) {
       const float v0 = x[0][c], v1 = x[1][c], v2 = x[2][c], v3 = x[3][c], v4 = x[4][c],
                   v5 = x[5][c];
-      const float r0 = v0, r1 = (v2 - v1 + v5) - 1.5f * v0 - 2 * v3 + 0.5f * v4,
-                  r2 = 0.5f * v1 - 2 * v0 - 2.5f * v2 - v3 - v4 - 1.5f * v5,
-                  r3 = 1.5f * v0 + 2.5f * v1 + 0.5f * v2 + 2 * v3 - 0.5f * v4 - 2 * v5,
-                  r4 = v0 + v1 + v2 + v3 + v4 + 1.5f * v5, r5 = v5;
-      if (kAdd) {
-        y[0][c] += r0, y[1][c] += r1, y[2][c] += r2, y[3][c] += r3, y[4][c] += r4, y[5][c] += r5;
-      } else {
-        y[0][c] = r0, y[1][c] = r1, y[2][c] = r2, y[3][c] = r3, y[4][c] = r4, y[5][c] = r5;
-      }
+      store<kAdd>(y, c,
+                  {v0, (v2 - v1 + v5) - 1.5f * v0 - 2 * v3 + 0.5f * v4,
+                   0.5f * v1 - 2 * v0 - 2.5f * v2 - v3 - v4 - 1.5f * v5,
+                   1.5f * v0 + 2.5f * v1 + 0.5f * v2 + 2 * v3 - 0.5f * v4 - 2 * v5,
+                   v0 + v1 + v2 + v3 + v4 + 1.5f * v5, v5});
     }
   }
   static inline void at(const float* const* x, float* const* y, int64_t n) {
@@ -197,13 +196,9 @@ struct F42 {
   static inline void bt_t(const float* const* x, float* const* y, int64_t n) {
     for (int64_t c = 0; c < n; ++c) {
       const float v0 = x[0][c], v1 = x[1][c], v2 = x[2][c], v3 = x[3][c], v4 = x[4][c];
-      const float r0 = 2 * v0, r1 = 2 * (v2 - v1 + v4) - v0 - v3, r2 = -2 * v0 - v1 - 3 * v2 - v4,
-                  r3 = v0 + v1 + v2 + v3 - 2 * v4, r4 = v4;
-      if (kAdd) {
-        y[0][c] += r0, y[1][c] += r1, y[2][c] += r2, y[3][c] += r3, y[4][c] += r4;
-      } else {
-        y[0][c] = r0, y[1][c] = r1, y[2][c] = r2, y[3][c] = r3, y[4][c] = r4;
-      }
+      store<kAdd>(y, c,
+                  {2 * v0, 2 * (v2 - v1 + v4) - v0 - v3, -2 * v0 - v1 - 3 * v2 - v4,
+                   v0 + v1 + v2 + v3 - 2 * v4, v4});
     }
   }
   static inline void at(const float* const* x, float* const* y, int64_t n) {
@@ -589,8 +584,8 @@ torch::Tensor interior_nchw(const torch::Tensor& padded) {
 
 // The 1-D weight transforms G (rows: transform positions; columns: taps in correlation order)
 // and the kernel taps they take, per output parity.
-constexpr float kG23[4][3] = {{1, 0, 0}, {0.5f, 0.5f, 0.5f}, {0.5f, -0.5f, 0.5f}, {0, 0, 1}};
-constexpr float kG22[3][2] = {{1, 0}, {1, 1}, {0, 1}};
+constexpr double kG23[4][3] = {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}};
+constexpr double kG22[3][2] = {{1, 0}, {1, 1}, {0, 1}};
 constexpr double kG43[6][3] = {{1, 0, 0},
                                {1.0 / 3, 1.0 / 3, 1.0 / 3},
                                {-1.0 / 3, 1.0 / 3, -1.0 / 3},
@@ -858,11 +853,15 @@ torch::Tensor apply_winograd(const torch::Tensor& x, const torch::Tensor& weight
   return Function::apply(x, b, weight, pooled, tile);
 }
 
+// A side of the transposed layer's input, from a side of x (the convolution's input is that
+// layer's output: twice as large).
+int64_t transposed_side(int64_t side, bool transposed) { return transposed ? side : side / 2; }
+
 // tile, or winograd_tile's where 0; checked against the transposed layer's input size (H, W).
 int64_t checked_tile(int64_t tile, int64_t h, int64_t w, bool transposed) {
   const int64_t chosen = tile == 0 ? winograd_tile(h, w, transposed) : tile;
-  const int64_t th = transposed ? h : h / 2, tw = transposed ? w : w / 2;
-  TORCH_CHECK((chosen == 2 || chosen == 4) && th % chosen == 0 && tw % chosen == 0,
+  TORCH_CHECK((chosen == 2 || chosen == 4) && transposed_side(h, transposed) % chosen == 0 &&
+                  transposed_side(w, transposed) % chosen == 0,
               "winograd: tile ", chosen, " does not fit an input of ", h, "x", w);
   return chosen;
 }
@@ -874,8 +873,7 @@ bool winograd_conv_transpose_applies(const torch::Tensor& x, const torch::Tensor
 }
 
 int64_t winograd_tile(int64_t h, int64_t w, bool transposed) {
-  const int64_t th = transposed ? h : h / 2, tw = transposed ? w : w / 2;
-  return th % 4 == 0 && tw % 4 == 0 ? 4 : 2;
+  return transposed_side(h, transposed) % 4 == 0 && transposed_side(w, transposed) % 4 == 0 ? 4 : 2;
 }
 
 bool winograd_conv_applies(const torch::Tensor& x, const torch::Tensor& weight) {
