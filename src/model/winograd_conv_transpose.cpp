@@ -813,12 +813,13 @@ class ConvFunction : public torch::autograd::Function<ConvFunction> {
   }
 };
 
-// Narrower layers are slower this way than LibTorch's (2 threads, batch 128, forward and backward):
-// 128 -> 3 at 16x16 265 to 278 ms against 34 to 42, 64 -> 3 at 32x32 530 to 565 against 145 to
-// 155, 128 -> 64 at 16x16 level (336 to 383 against 341 to 495); 256 -> 128 at 8x8 213 to 242
-// against 280 to 322 and 512 -> 256 at 4x4 204 to 206 against 361 to 457. Their matrix products
-// are too narrow, and their tiles' transforms too large, for the halved multiplications to pay.
-constexpr int64_t kMinOutChannels = 128;
+// Narrower layers are slower this way than LibTorch's (2 threads, batch 128, forward and backward,
+// in tiles of 2): 128 -> 3 at 16x16 265 to 278 ms against 34 to 42, 64 -> 3 at 32x32 530 to 565
+// against 145 to 155; their matrix products are too narrow, and their tiles' transforms too large,
+// for the fewer multiplications to pay. 64 channels were level in tiles of 2 (G's 128 -> 64 at
+// 16x16, D's 64 -> 128 at 16x16) and pay in tiles of 4: the reference step with D's 64 -> 128
+// this way is about 5 % faster (docs/PERFORMANCE.md, "What was tried").
+constexpr int64_t kMinOutChannels = 64;
 
 // G's geometry, the one winograd_conv_transpose computes (and D's, winograd_conv).
 constexpr int64_t kStride = 2, kPadding = 2, kOutputPadding = 1;

@@ -64,7 +64,7 @@ TEST_P(EmulatedBf16Test, MatchesLibTorchsBf16Kernels) {
   }
   torch::manual_seed(0);
   ModelOptions options = small_model();
-  // The Winograd form computes layers of 128 outputs and more: G's first, here.
+  // The Winograd form computes layers of 64 outputs and more: G's first two, here.
   if (GetParam() == UpconvKind::kWinograd) options.g_channels = 256;
   Generator g(options, 3, GetParam());
   Discriminator d(options, 3);

@@ -25,7 +25,7 @@ std::ostream& operator<<(std::ostream& os, const Case& c) {
 
 // The generator's two wide layers at a small batch, then channel counts below, at and past the
 // 64-channel blocks the transforms work in, non-square inputs and a single 2x2 tile. (The layer
-// itself is only used for 128 outputs and more; the arithmetic holds for any.)
+// itself is only used for 64 outputs and more; the arithmetic holds for any.)
 // The first three and the last three also fit tiles of 4.
 const std::vector<Case> kCases = {
     {512, 256, 4, 4, 2}, {256, 128, 8, 8, 2}, {128, 3, 16, 16, 2}, {3, 5, 2, 2, 1},
@@ -162,7 +162,8 @@ TEST(WinogradConvTest, AppliesOnlyToWideInputs) {
   const auto x = torch::zeros({1, 128, 8, 8});
   const auto w = torch::zeros({256, 128, 5, 5});
   EXPECT_TRUE(winograd_conv_applies(x, w));
-  EXPECT_FALSE(winograd_conv_applies(torch::zeros({1, 64, 16, 16}), torch::zeros({128, 64, 5, 5})));
+  EXPECT_TRUE(winograd_conv_applies(torch::zeros({1, 64, 16, 16}), torch::zeros({128, 64, 5, 5})));
+  EXPECT_FALSE(winograd_conv_applies(torch::zeros({1, 32, 16, 16}), torch::zeros({64, 32, 5, 5})));
   EXPECT_FALSE(winograd_conv_applies(torch::zeros({1, 128, 7, 8}), w));  // odd height
   EXPECT_FALSE(winograd_conv_applies(torch::zeros({1, 128, 8, 6}), w));  // odd output width
   EXPECT_FALSE(winograd_conv_applies(torch::zeros({1, 256, 8, 8}), w));  // channels mismatch
@@ -175,7 +176,8 @@ TEST(WinogradConvTest, AppliesOnlyToWideInputs) {
 }
 
 // The discriminator with G's kind winograd holds LibTorch's layers and gives their outputs and
-// gradients: the reference D's c3 (128 -> 256) is computed the Winograd way, c1 and c2 are not.
+// gradients: the reference D's c2 (64 -> 128) and c3 (128 -> 256) are computed the Winograd way,
+// c1 (3 -> 64) is not.
 TEST(WinogradConvTest, DiscriminatorMatchesTheNativeOne) {
   ModelOptions options;
   torch::manual_seed(9);
@@ -183,6 +185,10 @@ TEST(WinogradConvTest, DiscriminatorMatchesTheNativeOne) {
   Discriminator winograd(options, 3, UpconvKind::kWinograd);
   ASSERT_TRUE(winograd_conv_applies(torch::zeros({4, 128, 8, 8}),
                                     winograd->named_parameters()["c3.weight"]));
+  ASSERT_TRUE(winograd_conv_applies(torch::zeros({4, 64, 16, 16}),
+                                    winograd->named_parameters()["c2.weight"]));
+  ASSERT_FALSE(winograd_conv_applies(torch::zeros({4, 3, 32, 32}),
+                                     winograd->named_parameters()["c1.weight"]));
   {
     torch::NoGradGuard no_grad;
     auto from = native->named_parameters();
@@ -193,11 +199,14 @@ TEST(WinogradConvTest, DiscriminatorMatchesTheNativeOne) {
   auto a = native->forward(x);
   auto b = winograd->forward(x);
   EXPECT_TRUE(torch::allclose(a, b, 1e-4, 1e-5));
-  auto ga = torch::autograd::grad({a.square().sum()}, {x, native->named_parameters()["c3.weight"]});
-  auto gb =
-      torch::autograd::grad({b.square().sum()}, {x, winograd->named_parameters()["c3.weight"]});
-  EXPECT_LT((ga[0] - gb[0]).abs().max().item<double>(), 1e-4 * ga[0].abs().max().item<double>());
-  EXPECT_LT((ga[1] - gb[1]).abs().max().item<double>(), 1e-4 * ga[1].abs().max().item<double>());
+  auto na = native->named_parameters();
+  auto nb = winograd->named_parameters();
+  auto ga = torch::autograd::grad({a.square().sum()}, {x, na["c2.weight"], na["c3.weight"]});
+  auto gb = torch::autograd::grad({b.square().sum()}, {x, nb["c2.weight"], nb["c3.weight"]});
+  for (size_t i = 0; i < ga.size(); ++i) {
+    EXPECT_LT((ga[i] - gb[i]).abs().max().item<double>(), 1e-4 * ga[i].abs().max().item<double>())
+        << i;
+  }
 }
 
 // Scratch buffers are reused between calls: two graphs alive at once, then their backward passes
@@ -273,7 +282,8 @@ TEST(WinogradConvTransposeTest, AppliesOnlyWhereItComputesTheLayer) {
   EXPECT_FALSE(winograd_conv_transpose_applies(torch::zeros({1, 4, 5, 4}), w));  // odd height
   EXPECT_FALSE(winograd_conv_transpose_applies(x.to(torch::kDouble), w.to(torch::kDouble)));
   EXPECT_FALSE(winograd_conv_transpose_applies(x, torch::zeros({4, 128, 4, 4})));  // 4x4 kernel
-  EXPECT_FALSE(winograd_conv_transpose_applies(x, torch::zeros({4, 64, 5, 5})));   // narrow
+  EXPECT_TRUE(winograd_conv_transpose_applies(x, torch::zeros({4, 64, 5, 5})));
+  EXPECT_FALSE(winograd_conv_transpose_applies(x, torch::zeros({4, 32, 5, 5})));   // narrow
   {
     torch::NoGradGuard no_grad;  // sampling
     EXPECT_FALSE(winograd_conv_transpose_applies(x, w));
@@ -286,12 +296,16 @@ TEST(WinogradConvTransposeTest, AppliesOnlyWhereItComputesTheLayer) {
 // and gives their outputs and gradients.
 TEST(WinogradConvTransposeTest, GeneratorMatchesTheNativeOne) {
   ModelOptions options;
-  options.g_channels = 256;  // t2: 256 -> 128, computed the Winograd way; t3 and t4 are narrower
+  options.g_channels = 256;  // t2 (256 -> 128) and t3 (128 -> 64) the Winograd way; t4 (64 -> 3) not
   torch::manual_seed(5);
   Generator native(options, 3, UpconvKind::kNative);
   Generator winograd(options, 3, UpconvKind::kWinograd);
   ASSERT_TRUE(winograd_conv_transpose_applies(torch::zeros({4, 256, 4, 4}),
                                               winograd->named_parameters()["t2.weight"]));
+  ASSERT_TRUE(winograd_conv_transpose_applies(torch::zeros({4, 128, 8, 8}),
+                                              winograd->named_parameters()["t3.weight"]));
+  ASSERT_FALSE(winograd_conv_transpose_applies(torch::zeros({4, 64, 16, 16}),
+                                               winograd->named_parameters()["t4.weight"]));
   {
     torch::NoGradGuard no_grad;
     auto from = native->named_parameters();
@@ -304,9 +318,11 @@ TEST(WinogradConvTransposeTest, GeneratorMatchesTheNativeOne) {
   EXPECT_TRUE(torch::allclose(a, b, 1e-4, 1e-5));
   a.square().sum().backward();
   b.square().sum().backward();
-  auto wn = native->named_parameters()["t2.weight"].grad();
-  auto ww = winograd->named_parameters()["t2.weight"].grad();
-  EXPECT_LT((wn - ww).abs().max().item<double>(), 1e-4 * wn.abs().max().item<double>());
+  for (const char* name : {"t2.weight", "t3.weight"}) {
+    auto wn = native->named_parameters()[name].grad();
+    auto ww = winograd->named_parameters()[name].grad();
+    EXPECT_LT((wn - ww).abs().max().item<double>(), 1e-4 * wn.abs().max().item<double>()) << name;
+  }
 }
 
 }  // namespace

@@ -28,8 +28,9 @@
 // (in', out', 5, 5). So winograd_conv's forward pass is that backward computation, its input
 // gradient the transposed layer's forward pass, and its weight gradient the transposed layer's
 // with the activations' roles swapped: the same 49 (or 121) products instead of 100 (400). It
-// pays where the transposed layer's does, from 128 of the convolution's inputs up (D's 128 -> 256
-// at 8x8: 50 against 65 ms forward and backward, 2 threads, batch 128; 64 -> 128 at 16x16 level).
+// pays where the transposed layer's does, from 64 of the convolution's inputs up (D's 128 -> 256
+// at 8x8 in tiles of 2: 50 against 65 ms forward and backward, 2 threads, batch 128; its
+// 64 -> 128 at 16x16 level in tiles of 2, ahead in tiles of 4).
 #pragma once
 
 #include <torch/torch.h>
@@ -39,7 +40,7 @@
 namespace dcgan {
 
 // Whether winograd_conv_transpose computes this layer: a CPU fp32 input (N, in, H, W) with even H
-// and W, a weight (in, out, 5, 5) with at least 128 outputs (narrower layers are faster directly),
+// and W, a weight (in, out, 5, 5) with at least 64 outputs (narrower layers are faster directly),
 // no autocast active on the CPU, and autograd recording (training: without gradients, sampling
 // and evaluation keep LibTorch's layer, which needs no scratch buffers).
 bool winograd_conv_transpose_applies(const torch::Tensor& x, const torch::Tensor& weight);
@@ -59,7 +60,7 @@ torch::Tensor winograd_conv_transpose(const torch::Tensor& x, const torch::Tenso
 torch::Tensor winograd_layer_forward(torch::nn::ConvTranspose2d& layer, const torch::Tensor& x);
 
 // The same for conv2d(x, weight, bias) with stride 2 and padding 2, weight (out, in, 5, 5) with at
-// least 128 inputs; the output (N, out, H/2, W/2) in channels-last layout. H and W must be
+// least 64 inputs; the output (N, out, H/2, W/2) in channels-last layout. H and W must be
 // multiples of 4 (the output's tiles are 2x2; 4x4 where H and W are multiples of 8).
 bool winograd_conv_applies(const torch::Tensor& x, const torch::Tensor& weight);
 torch::Tensor winograd_conv(const torch::Tensor& x, const torch::Tensor& weight,
