@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "buffer_pool.h"
+#include "cpu_features.h"
 #include "dcgan/model/cpu_products.h"
 #include "dcgan/model/precision.h"
 #include "layout.h"
@@ -385,10 +386,6 @@ DCGAN_ALWAYS_INLINE void output_tiles_backward(const PhaseGrid& g, const float* 
 // Runs name<Ty, Tx>(args..., begin, end) over [0, total) in parallel: on x86-64, a copy
 // compiled for AVX2 with FMA where the CPU has them; elsewhere the build's baseline code.
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-bool cpu_has_avx2() {
-  static const bool yes = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-  return yes;
-}
 #define DCGAN_TILE_KERNEL(name)                                         \
   template <class Ty, class Tx, class... Args>                          \
   __attribute__((target("avx2,fma"))) void name##_avx2(Args... args) {  \

@@ -1,0 +1,27 @@
+// What the CPU dcgan's own loops run on offers, for the loops compiled twice: for the build's
+// baseline and for wider vector instructions.
+#pragma once
+
+namespace dcgan {
+
+// Whether the CPU runs AVX2 and FMA instructions (x86-64 with GCC or Clang; false elsewhere).
+inline bool cpu_has_avx2() {
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+  static const bool yes = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  return yes;
+#else
+  return false;
+#endif
+}
+
+// Whether it runs AVX-512 Foundation instructions (32 vector registers of 16 floats).
+inline bool cpu_has_avx512() {
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+  static const bool yes = __builtin_cpu_supports("avx512f");
+  return yes;
+#else
+  return false;
+#endif
+}
+
+}  // namespace dcgan
