@@ -25,6 +25,7 @@
 #include "cpu_features.h"
 #include "dcgan/model/cpu_products.h"
 #include "dcgan/model/precision.h"
+#include "dcgan/model/thin_conv_transpose.h"
 #include "layout.h"
 
 namespace dcgan {
@@ -893,34 +894,45 @@ torch::Tensor winograd_conv(const torch::Tensor& x, const torch::Tensor& weight,
                                       checked_tile(tile, x.size(2), x.size(3), false));
 }
 
+namespace {
+
+// Whether the direct form for a few channels on the image side (thin_conv_transpose.h) computes
+// this layer: under the Winograd form's conditions other than width (training, no CPU autocast).
+bool thin_applies(const torch::Tensor& x, const torch::Tensor& weight, bool transposed) {
+  return torch::GradMode::is_enabled() && !cpu_autocast_enabled() &&
+         (transposed ? thin_conv_transpose_applies(x, weight) : thin_conv_applies(x, weight));
+}
+
+torch::Tensor transposed_layer(const torch::Tensor& x, const torch::Tensor& w,
+                               const torch::Tensor& b) {
+  if (winograd_conv_transpose_applies(x, w)) return winograd_conv_transpose(x, w, b);
+  if (thin_applies(x, w, true)) return thin_layer_conv_transpose(x, w, b);
+  return torch::conv_transpose2d(x, w, b, kStride, kPadding, kOutputPadding);
+}
+
+torch::Tensor conv_layer(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b) {
+  if (winograd_conv_applies(x, w)) return winograd_conv(x, w, b);
+  if (thin_applies(x, w, false)) return thin_layer_conv(x, w, b);
+  return torch::conv2d(x, w, b, kStride, kPadding);
+}
+
+}  // namespace
+
 // Inside an emulated bf16 scope (precision.h) the emulation runs an fp32 kernel on the rounded
 // operands, with autocast off: these where they apply.
 torch::Tensor winograd_layer_forward(torch::nn::ConvTranspose2d& layer, const torch::Tensor& x) {
-  if (bf16_emulated()) {
-    return emulate_bf16(
-        x, layer->weight, layer->bias,
-        [](const torch::Tensor& in, const torch::Tensor& w, const torch::Tensor& b) {
-          return winograd_conv_transpose_applies(in, w)
-                     ? winograd_conv_transpose(in, w, b)
-                     : torch::conv_transpose2d(in, w, b, kStride, kPadding, kOutputPadding);
-        });
-  }
-  if (winograd_conv_transpose_applies(x, layer->weight)) {
-    return winograd_conv_transpose(x, layer->weight, layer->bias);
+  if (bf16_emulated()) return emulate_bf16(x, layer->weight, layer->bias, transposed_layer);
+  if (winograd_conv_transpose_applies(x, layer->weight) || thin_applies(x, layer->weight, true)) {
+    return transposed_layer(x, layer->weight, layer->bias);
   }
   return conv_transpose_forward(layer, x, kStride, kPadding, kOutputPadding);
 }
 
 torch::Tensor winograd_layer_forward(torch::nn::Conv2d& layer, const torch::Tensor& x) {
-  if (bf16_emulated()) {
-    return emulate_bf16(
-        x, layer->weight, layer->bias,
-        [](const torch::Tensor& in, const torch::Tensor& w, const torch::Tensor& b) {
-          return winograd_conv_applies(in, w) ? winograd_conv(in, w, b)
-                                              : torch::conv2d(in, w, b, kStride, kPadding);
-        });
+  if (bf16_emulated()) return emulate_bf16(x, layer->weight, layer->bias, conv_layer);
+  if (winograd_conv_applies(x, layer->weight) || thin_applies(x, layer->weight, false)) {
+    return conv_layer(x, layer->weight, layer->bias);
   }
-  if (winograd_conv_applies(x, layer->weight)) return winograd_conv(x, layer->weight, layer->bias);
   return conv_forward(layer, x, kStride, kPadding);
 }
 

@@ -9,6 +9,7 @@
 
 #include "dcgan/model/networks.h"
 #include "dcgan/model/precision.h"
+#include "dcgan/model/thin_conv_transpose.h"
 
 namespace dcgan {
 namespace {
@@ -177,7 +178,7 @@ TEST(WinogradConvTest, AppliesOnlyToWideInputs) {
 
 // The discriminator with G's kind winograd holds LibTorch's layers and gives their outputs and
 // gradients: the reference D's c2 (64 -> 128) and c3 (128 -> 256) are computed the Winograd way,
-// c1 (3 -> 64) is not.
+// c1 (3 -> 64) by LibTorch with its input gradient the thin way (thin_conv_transpose.h).
 TEST(WinogradConvTest, DiscriminatorMatchesTheNativeOne) {
   ModelOptions options;
   torch::manual_seed(9);
@@ -189,6 +190,8 @@ TEST(WinogradConvTest, DiscriminatorMatchesTheNativeOne) {
                                     winograd->named_parameters()["c2.weight"]));
   ASSERT_FALSE(winograd_conv_applies(torch::zeros({4, 3, 32, 32}),
                                      winograd->named_parameters()["c1.weight"]));
+  ASSERT_TRUE(
+      thin_conv_applies(torch::zeros({4, 3, 32, 32}), winograd->named_parameters()["c1.weight"]));
   {
     torch::NoGradGuard no_grad;
     auto from = native->named_parameters();
@@ -201,8 +204,10 @@ TEST(WinogradConvTest, DiscriminatorMatchesTheNativeOne) {
   EXPECT_TRUE(torch::allclose(a, b, 1e-4, 1e-5));
   auto na = native->named_parameters();
   auto nb = winograd->named_parameters();
-  auto ga = torch::autograd::grad({a.square().sum()}, {x, na["c2.weight"], na["c3.weight"]});
-  auto gb = torch::autograd::grad({b.square().sum()}, {x, nb["c2.weight"], nb["c3.weight"]});
+  auto ga = torch::autograd::grad({a.square().sum()},
+                                  {x, na["c1.weight"], na["c2.weight"], na["c3.weight"]});
+  auto gb = torch::autograd::grad({b.square().sum()},
+                                  {x, nb["c1.weight"], nb["c2.weight"], nb["c3.weight"]});
   for (size_t i = 0; i < ga.size(); ++i) {
     EXPECT_LT((ga[i] - gb[i]).abs().max().item<double>(), 1e-4 * ga[i].abs().max().item<double>())
         << i;
@@ -283,7 +288,7 @@ TEST(WinogradConvTransposeTest, AppliesOnlyWhereItComputesTheLayer) {
   EXPECT_FALSE(winograd_conv_transpose_applies(x.to(torch::kDouble), w.to(torch::kDouble)));
   EXPECT_FALSE(winograd_conv_transpose_applies(x, torch::zeros({4, 128, 4, 4})));  // 4x4 kernel
   EXPECT_TRUE(winograd_conv_transpose_applies(x, torch::zeros({4, 64, 5, 5})));
-  EXPECT_FALSE(winograd_conv_transpose_applies(x, torch::zeros({4, 32, 5, 5})));   // narrow
+  EXPECT_FALSE(winograd_conv_transpose_applies(x, torch::zeros({4, 32, 5, 5})));  // narrow
   {
     torch::NoGradGuard no_grad;  // sampling
     EXPECT_FALSE(winograd_conv_transpose_applies(x, w));
@@ -296,7 +301,8 @@ TEST(WinogradConvTransposeTest, AppliesOnlyWhereItComputesTheLayer) {
 // and gives their outputs and gradients.
 TEST(WinogradConvTransposeTest, GeneratorMatchesTheNativeOne) {
   ModelOptions options;
-  options.g_channels = 256;  // t2 (256 -> 128) and t3 (128 -> 64) the Winograd way; t4 (64 -> 3) not
+  options.g_channels = 256;  // t2 (256 -> 128) and t3 (128 -> 64) the Winograd way, t4 (64 -> 3)
+                             // the thin way
   torch::manual_seed(5);
   Generator native(options, 3, UpconvKind::kNative);
   Generator winograd(options, 3, UpconvKind::kWinograd);
@@ -306,6 +312,8 @@ TEST(WinogradConvTransposeTest, GeneratorMatchesTheNativeOne) {
                                               winograd->named_parameters()["t3.weight"]));
   ASSERT_FALSE(winograd_conv_transpose_applies(torch::zeros({4, 64, 16, 16}),
                                                winograd->named_parameters()["t4.weight"]));
+  ASSERT_TRUE(thin_conv_transpose_applies(torch::zeros({4, 64, 16, 16}),
+                                          winograd->named_parameters()["t4.weight"]));
   {
     torch::NoGradGuard no_grad;
     auto from = native->named_parameters();
@@ -318,7 +326,7 @@ TEST(WinogradConvTransposeTest, GeneratorMatchesTheNativeOne) {
   EXPECT_TRUE(torch::allclose(a, b, 1e-4, 1e-5));
   a.square().sum().backward();
   b.square().sum().backward();
-  for (const char* name : {"t2.weight", "t3.weight"}) {
+  for (const char* name : {"t2.weight", "t3.weight", "t4.weight", "t4.bias"}) {
     auto wn = native->named_parameters()[name].grad();
     auto ww = winograd->named_parameters()[name].grad();
     EXPECT_LT((wn - ww).abs().max().item<double>(), 1e-4 * wn.abs().max().item<double>()) << name;

@@ -54,14 +54,16 @@ torch::Tensor winograd_conv_transpose(const torch::Tensor& x, const torch::Tenso
                                       const torch::Tensor& bias, int64_t tile = 0);
 
 // layer->forward(x) for one of G's transposed convolutions (5x5, stride 2, padding 2, output
-// padding 1): winograd_conv_transpose where it applies, also inside an emulated bf16 scope
-// (precision.h: on the bf16-rounded operands, the output rounded to bf16, as the emulated layers
-// there), and conv_transpose_forward elsewhere.
+// padding 1): winograd_conv_transpose where it applies, thin_layer_conv_transpose
+// (thin_conv_transpose.h) for a layer of at most 4 outputs under the same conditions otherwise,
+// also inside an emulated bf16 scope (precision.h: on the bf16-rounded operands, the output
+// rounded to bf16, as the emulated layers there), and conv_transpose_forward elsewhere.
 torch::Tensor winograd_layer_forward(torch::nn::ConvTranspose2d& layer, const torch::Tensor& x);
 
 // The same for conv2d(x, weight, bias) with stride 2 and padding 2, weight (out, in, 5, 5) with at
-// least 64 inputs; the output (N, out, H/2, W/2) in channels-last layout. H and W must be
-// multiples of 4 (the output's tiles are 2x2; 4x4 where H and W are multiples of 8).
+// least 64 inputs (thin_layer_conv for a layer of at most 4 inputs); the output (N, out, H/2, W/2)
+// in channels-last layout. H and W must be multiples of 4 (the output's tiles are 2x2; 4x4 where
+// H and W are multiples of 8).
 bool winograd_conv_applies(const torch::Tensor& x, const torch::Tensor& weight);
 torch::Tensor winograd_conv(const torch::Tensor& x, const torch::Tensor& weight,
                             const torch::Tensor& bias, int64_t tile = 0);
