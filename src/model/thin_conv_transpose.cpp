@@ -239,7 +239,8 @@ torch::Tensor or_empty(const torch::Tensor& bias, const torch::Tensor& x) {
   return bias.defined() ? bias : at::empty({0}, x.options());
 }
 
-// The transposed layer: its output from thin_conv_transpose, its gradients from LibTorch.
+// The transposed layer: its output from thin_conv_transpose, its gradients from LibTorch, the
+// output and the input's gradient in x's layout.
 class ThinTransposeFunction : public torch::autograd::Function<ThinTransposeFunction> {
  public:
   static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& x,
@@ -255,7 +256,10 @@ class ThinTransposeFunction : public torch::autograd::Function<ThinTransposeFunc
     const bool want_b = ctx->saved_data["bias"].toBool() && ctx->needs_input_grad(2);
     auto g = libtorch_grads(grads[0], saved[0], saved[1], /*transposed=*/true,
                             {ctx->needs_input_grad(0), ctx->needs_input_grad(1), want_b});
-    return {std::get<0>(g), std::get<1>(g), want_b ? std::get<2>(g) : torch::Tensor()};
+    // In x's layout, as the Winograd form gives it (LibTorch 1.13's kernel returns NCHW).
+    auto gx =
+        std::get<0>(g).defined() ? as_input(std::get<0>(g), is_nchw(saved[0])) : torch::Tensor();
+    return {gx, std::get<1>(g), want_b ? std::get<2>(g) : torch::Tensor()};
   }
 };
 

@@ -32,7 +32,8 @@ torch::Tensor thin_conv_transpose(const torch::Tensor& x, const torch::Tensor& w
                                   const torch::Tensor& bias);
 
 // The transposed layer, differentiable in x, weight and bias (bias may be undefined): the output
-// from thin_conv_transpose, in x's layout; the gradients from LibTorch's kernels.
+// from thin_conv_transpose, the gradients from LibTorch's kernels; the output and x's gradient in
+// x's layout.
 torch::Tensor thin_layer_conv_transpose(const torch::Tensor& x, const torch::Tensor& weight,
                                         const torch::Tensor& bias);
 
