@@ -8,14 +8,12 @@
 #include <vector>
 
 #include "dcgan/model/precision.h"
+#include "testing/conv_checks.h"
 
 namespace dcgan {
 namespace {
 
-// Largest difference relative to the largest magnitude of `expected` (float64).
-double relative(const torch::Tensor& actual, const torch::Tensor& expected) {
-  return ((actual.to(torch::kDouble) - expected).abs().max() / expected.abs().max()).item<double>();
-}
+using testing::relative;
 
 // The libraries this LibTorch can run the products on.
 std::vector<ProductLibrary> libraries() {

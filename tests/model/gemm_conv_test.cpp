@@ -11,9 +11,12 @@
 
 #include "dcgan/model/networks.h"
 #include "dcgan/model/precision.h"
+#include "testing/conv_checks.h"
 
 namespace dcgan {
 namespace {
+
+using testing::relative;
 
 namespace F = torch::nn::functional;
 
@@ -55,13 +58,6 @@ torch::Tensor reference(const Case& c, const torch::Tensor& x, const torch::Tens
 torch::Tensor gemm_form(const Case& c, const torch::Tensor& x, const torch::Tensor& w,
                         const torch::Tensor& b) {
   return c.transposed ? gemm_conv_transpose(x, w, b) : gemm_conv(x, w, b);
-}
-
-// Largest difference relative to the largest magnitude of `expected`.
-double relative(const torch::Tensor& actual, const torch::Tensor& expected) {
-  return ((actual.to(torch::kDouble) - expected.to(torch::kDouble)).abs().max() /
-          expected.to(torch::kDouble).abs().max())
-      .item<double>();
 }
 
 class GemmConvTest : public ::testing::TestWithParam<Case> {};

@@ -4,21 +4,18 @@
 #include <torch/torch.h>
 
 #include <cstdint>
-#include <ostream>
 #include <vector>
+
+#include "testing/conv_checks.h"
 
 namespace dcgan {
 namespace {
 
+using testing::relative;
+
 namespace F = torch::nn::functional;
 
-struct Case {
-  int64_t in, out, h, w, batch;
-};
-std::ostream& operator<<(std::ostream& os, const Case& c) {
-  return os << "{in " << c.in << ", out " << c.out << ", input " << c.h << "x" << c.w << ", batch "
-            << c.batch << "}";
-}
+using Case = testing::LayerCase;
 
 // G's last layer (128 -> 3 at 16x16; 128 -> 1 for grey images), D's first read the other way
 // (64 -> 3), channel counts below, at and past the vector widths (4, 8 and 16 floats) with a
@@ -36,11 +33,6 @@ torch::Tensor transposed(const torch::Tensor& x, const torch::Tensor& w, const t
 
 torch::Tensor conv(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b) {
   return F::conv2d(x, w, F::Conv2dFuncOptions().stride(2).padding(2).bias(b));
-}
-
-// Largest difference relative to the largest magnitude of `expected`.
-double relative(const torch::Tensor& actual, const torch::Tensor& expected) {
-  return ((actual.to(torch::kDouble) - expected).abs().max() / expected.abs().max()).item<double>();
 }
 
 // LibTorch's own fp32 kernels reach about 5e-7 on these cases; the direct sums run along the input

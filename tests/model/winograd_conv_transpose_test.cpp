@@ -10,19 +10,16 @@
 #include "dcgan/model/networks.h"
 #include "dcgan/model/precision.h"
 #include "dcgan/model/thin_conv_transpose.h"
+#include "testing/conv_checks.h"
 
 namespace dcgan {
 namespace {
 
+using testing::relative;
+
 namespace F = torch::nn::functional;
 
-struct Case {
-  int64_t in, out, h, w, batch;
-};
-std::ostream& operator<<(std::ostream& os, const Case& c) {
-  return os << "{in " << c.in << ", out " << c.out << ", input " << c.h << "x" << c.w << ", batch "
-            << c.batch << "}";
-}
+using Case = testing::LayerCase;
 
 // The generator's two wide layers at a small batch, then channel counts below, at and past the
 // 64-channel blocks the transforms work in, non-square inputs and a single 2x2 tile. (The layer
@@ -37,11 +34,6 @@ const std::vector<Case> kCases = {
 torch::Tensor reference(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b) {
   return F::conv_transpose2d(
       x, w, F::ConvTranspose2dFuncOptions().stride(2).padding(2).output_padding(1).bias(b));
-}
-
-// Largest difference relative to the largest magnitude of `expected`.
-double relative(const torch::Tensor& actual, const torch::Tensor& expected) {
-  return ((actual.to(torch::kDouble) - expected).abs().max() / expected.abs().max()).item<double>();
 }
 
 // The bound on the largest difference from float64 sums, relative to the largest value: with tiles
