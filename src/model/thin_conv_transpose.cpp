@@ -167,14 +167,20 @@ void run(const Shape& s, int64_t rows, const float* x, const float* wt, const fl
   });
 }
 
+// Both layers' conditions on the tensors: a CPU fp32 input (N, C, H, W) and 5x5 weight, and
+// `thin` channels (the weight's dimension that must be narrow) from 1 to kThinMaxOutChannels.
+bool cpu_fp32_5x5(const torch::Tensor& x, const torch::Tensor& weight, int64_t thin) {
+  return x.dim() == 4 && weight.dim() == 4 && x.device().is_cpu() && weight.device().is_cpu() &&
+         x.scalar_type() == torch::kFloat && weight.scalar_type() == torch::kFloat &&
+         weight.size(2) == kKernel && weight.size(3) == kKernel && thin >= 1 &&
+         thin <= kThinMaxOutChannels;
+}
+
 }  // namespace
 
 bool thin_conv_transpose_applies(const torch::Tensor& x, const torch::Tensor& weight) {
-  return x.dim() == 4 && weight.dim() == 4 && x.device().is_cpu() && weight.device().is_cpu() &&
-         x.scalar_type() == torch::kFloat && weight.scalar_type() == torch::kFloat &&
-         weight.size(0) == x.size(1) && weight.size(1) >= 1 &&
-         weight.size(1) <= kThinMaxOutChannels && weight.size(2) == kKernel &&
-         weight.size(3) == kKernel;
+  return cpu_fp32_5x5(x, weight, weight.dim() == 4 ? weight.size(1) : 0) &&
+         weight.size(0) == x.size(1);
 }
 
 torch::Tensor thin_conv_transpose(const torch::Tensor& x, const torch::Tensor& weight,
@@ -295,11 +301,8 @@ class ThinConvFunction : public torch::autograd::Function<ThinConvFunction> {
 }  // namespace
 
 bool thin_conv_applies(const torch::Tensor& x, const torch::Tensor& weight) {
-  return x.dim() == 4 && weight.dim() == 4 && x.device().is_cpu() && weight.device().is_cpu() &&
-         x.scalar_type() == torch::kFloat && weight.scalar_type() == torch::kFloat &&
-         x.size(2) % 2 == 0 && x.size(3) % 2 == 0 && weight.size(1) == x.size(1) &&
-         x.size(1) >= 1 && x.size(1) <= kThinMaxOutChannels && weight.size(2) == kKernel &&
-         weight.size(3) == kKernel;
+  return cpu_fp32_5x5(x, weight, x.dim() == 4 ? x.size(1) : 0) && weight.size(1) == x.size(1) &&
+         x.size(2) % 2 == 0 && x.size(3) % 2 == 0;
 }
 
 torch::Tensor thin_layer_conv_transpose(const torch::Tensor& x, const torch::Tensor& weight,
