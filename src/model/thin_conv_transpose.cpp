@@ -183,12 +183,19 @@ bool thin_conv_transpose_applies(const torch::Tensor& x, const torch::Tensor& we
          weight.size(0) == x.size(1);
 }
 
+namespace {
+
+void check_transposed(const torch::Tensor& x, const torch::Tensor& weight, const char* what) {
+  TORCH_CHECK(thin_conv_transpose_applies(x, weight), what,
+              ": needs a CPU fp32 input (N, in, H, W) and a weight (in, out, 5, 5) with at most ",
+              kThinMaxOutChannels, " outputs");
+}
+
+}  // namespace
+
 torch::Tensor thin_conv_transpose(const torch::Tensor& x, const torch::Tensor& weight,
                                   const torch::Tensor& bias) {
-  TORCH_CHECK(thin_conv_transpose_applies(x, weight),
-              "thin_conv_transpose: needs a CPU fp32 input (N, in, H, W) and a weight (in, out, 5, "
-              "5) with at most ",
-              kThinMaxOutChannels, " outputs");
+  check_transposed(x, weight, "thin_conv_transpose");
   RECORD_USER_SCOPE("dcgan::thin_conv_transpose");
   torch::NoGradGuard no_grad;
   const int64_t N = x.size(0), C = x.size(1), Co = weight.size(1);
@@ -307,10 +314,7 @@ bool thin_conv_applies(const torch::Tensor& x, const torch::Tensor& weight) {
 
 torch::Tensor thin_layer_conv_transpose(const torch::Tensor& x, const torch::Tensor& weight,
                                         const torch::Tensor& bias) {
-  TORCH_CHECK(thin_conv_transpose_applies(x, weight),
-              "thin_layer_conv_transpose: needs a CPU fp32 input (N, in, H, W) and a weight (in, "
-              "out, 5, 5) with at most ",
-              kThinMaxOutChannels, " outputs");
+  check_transposed(x, weight, "thin_layer_conv_transpose");
   return ThinTransposeFunction::apply(x, weight, or_empty(bias, x));
 }
 
