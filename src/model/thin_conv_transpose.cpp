@@ -196,6 +196,10 @@ void check_transposed(const torch::Tensor& x, const torch::Tensor& weight, const
 torch::Tensor thin_conv_transpose(const torch::Tensor& x, const torch::Tensor& weight,
                                   const torch::Tensor& bias) {
   check_transposed(x, weight, "thin_conv_transpose");
+  TORCH_CHECK(!bias.defined() || (bias.device().is_cpu() && bias.scalar_type() == torch::kFloat &&
+                                  bias.dim() == 1 && bias.size(0) == weight.size(1)),
+              "thin_conv_transpose: the bias must be a CPU fp32 vector of ", weight.size(1),
+              " (the outputs)");
   RECORD_USER_SCOPE("dcgan::thin_conv_transpose");
   torch::NoGradGuard no_grad;
   const int64_t N = x.size(0), C = x.size(1), Co = weight.size(1);

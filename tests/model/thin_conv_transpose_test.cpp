@@ -161,6 +161,9 @@ TEST(ThinConvTransposeTest, AppliesOnlyWhereItComputesTheLayer) {
   EXPECT_FALSE(thin_conv_transpose_applies(x.to(torch::kDouble), w.to(torch::kDouble)));
   EXPECT_FALSE(thin_conv_transpose_applies(x.to(torch::kBFloat16), w.to(torch::kBFloat16)));
   EXPECT_THROW(thin_conv_transpose(x, torch::zeros({128, 5, 5, 5}), torch::Tensor()), c10::Error);
+  EXPECT_THROW(thin_conv_transpose(x, w, torch::zeros({4})), c10::Error);  // bias of 3 outputs
+  EXPECT_THROW(thin_conv_transpose(x, w, torch::zeros({3}, torch::kDouble)), c10::Error);
+  EXPECT_NO_THROW(thin_conv_transpose(x, w, torch::zeros({3})));
   EXPECT_THROW(
       thin_layer_conv_transpose(x.to(torch::kDouble), w.to(torch::kDouble), torch::Tensor()),
       c10::Error);
