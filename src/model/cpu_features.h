@@ -2,6 +2,14 @@
 // baseline and for wider vector instructions.
 #pragma once
 
+// A loop written once and inlined into each compiled copy, so that each copy's body is compiled
+// for that copy's instructions.
+#if defined(__GNUC__) || defined(__clang__)
+#define DCGAN_ALWAYS_INLINE __attribute__((always_inline)) inline
+#else
+#define DCGAN_ALWAYS_INLINE inline
+#endif
+
 namespace dcgan {
 
 // Whether the CPU runs AVX2 and FMA instructions (x86-64 with GCC or Clang; false elsewhere).

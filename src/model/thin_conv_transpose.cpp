@@ -50,7 +50,7 @@ struct Vec {
 };
 
 template <int Lanes>
-inline __attribute__((always_inline)) void load(typename Vec<Lanes>::type& v, const float* p) {
+DCGAN_ALWAYS_INLINE void load(typename Vec<Lanes>::type& v, const float* p) {
   __builtin_memcpy(&v, p, sizeof(v));
 }
 
@@ -59,11 +59,9 @@ inline __attribute__((always_inline)) void load(typename Vec<Lanes>::type& v, co
 // whose input pixels along x are consecutive. Sums in one vector of Lanes partial sums per pixel
 // and output channel.
 template <int Co, int P, int Lanes>
-inline __attribute__((always_inline)) void pixels(const Shape& s, const float* x, const float* wt,
-                                                  const float* bias, float* y, int64_t n,
-                                                  int64_t ny, const int64_t (&ky)[3],
-                                                  const int64_t (&iy)[3], int64_t row,
-                                                  int64_t ox0) {
+DCGAN_ALWAYS_INLINE void pixels(const Shape& s, const float* x, const float* wt, const float* bias,
+                                float* y, int64_t n, int64_t ny, const int64_t (&ky)[3],
+                                const int64_t (&iy)[3], int64_t row, int64_t ox0) {
   using V = typename Vec<Lanes>::type;
   const int64_t C = s.C;
   int64_t kx[3], ix[3];
@@ -113,9 +111,8 @@ constexpr int kGroup = 4;  // output pixels per group
 // Per parity along x, the pixels whose taps all fall inside (input m - 1 .. m + 1 for parity 0,
 // m .. m + 1 for parity 1) go in groups of kGroup, the rest one by one.
 template <int Co, int Lanes>
-inline __attribute__((always_inline)) void output_rows(const Shape& s, const float* x,
-                                                       const float* wt, const float* bias, float* y,
-                                                       int64_t begin, int64_t end) {
+DCGAN_ALWAYS_INLINE void output_rows(const Shape& s, const float* x, const float* wt,
+                                     const float* bias, float* y, int64_t begin, int64_t end) {
   const int64_t Ho = 2 * s.H;
   for (int64_t r = begin; r < end; ++r) {
     const int64_t n = r / Ho, oy = r % Ho;

@@ -253,11 +253,6 @@ struct PhaseGrid {
 };
 
 // The tile loops. Each is written once, always inlined into the copies DCGAN_TILE_KERNEL makes.
-#if defined(__GNUC__) || defined(__clang__)
-#define DCGAN_ALWAYS_INLINE __attribute__((always_inline)) inline
-#else
-#define DCGAN_ALWAYS_INLINE inline
-#endif
 
 // xp (N, Hp, Wp, C) -> v (A*B, T, C) for tiles [begin, end).
 template <class Ty, class Tx>
