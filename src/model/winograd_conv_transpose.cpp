@@ -35,7 +35,8 @@ using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
 
 // The 1-D transforms, each as its formula on vectors of n channels. x[k] and y[k] point to the
-// k-th input and output vector.
+// k-th input and output vector; no two of them overlap (the tile loops point them at distinct
+// rows of distinct buffers), which is what lets each loop over channels be vectorized.
 //   F(2,3): BT = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1], AT = [1 1 1 0; 0 1 -1 -1]
 //   F(2,2): BT = [1 -1 0; 0 1 0; 0 -1 1],                 AT = [1 1 0; 0 1 1]
 // (G, for the weights, is kG23 and kG22 below.) bt_t and at_t apply the transposes, for the
@@ -56,6 +57,7 @@ inline void store(float* const* y, int64_t c, const float (&r)[N]) {
 struct F23 {
   static constexpr int kIn = 4, kOut = 2;
   static inline void bt(const float* const* x, float* const* y, int64_t n) {
+    DCGAN_INDEPENDENT_ITERATIONS
     for (int64_t c = 0; c < n; ++c) {
       const float d0 = x[0][c], d1 = x[1][c], d2 = x[2][c], d3 = x[3][c];
       y[0][c] = d0 - d2;
@@ -66,12 +68,14 @@ struct F23 {
   }
   template <bool kAdd>
   static inline void bt_t(const float* const* x, float* const* y, int64_t n) {
+    DCGAN_INDEPENDENT_ITERATIONS
     for (int64_t c = 0; c < n; ++c) {
       const float v0 = x[0][c], v1 = x[1][c], v2 = x[2][c], v3 = x[3][c];
       store<kAdd>(y, c, {v0, v1 - v2 + v3, v1 + v2 - v0, -v3});
     }
   }
   static inline void at(const float* const* x, float* const* y, int64_t n) {
+    DCGAN_INDEPENDENT_ITERATIONS
     for (int64_t c = 0; c < n; ++c) {
       const float m1 = x[1][c], m2 = x[2][c];
       y[0][c] = x[0][c] + m1 + m2;
@@ -79,6 +83,7 @@ struct F23 {
     }
   }
   static inline void at_t(const float* const* x, float* const* y, int64_t n) {
+    DCGAN_INDEPENDENT_ITERATIONS
     for (int64_t c = 0; c < n; ++c) {
       const float y0 = x[0][c], y1 = x[1][c];
       y[0][c] = y0;
@@ -91,6 +96,7 @@ struct F23 {
 struct F22 {
   static constexpr int kIn = 3, kOut = 2;
   static inline void bt(const float* const* x, float* const* y, int64_t n) {
+    DCGAN_INDEPENDENT_ITERATIONS
     for (int64_t c = 0; c < n; ++c) {
       const float d0 = x[0][c], d1 = x[1][c], d2 = x[2][c];
       y[0][c] = d0 - d1;
@@ -100,12 +106,14 @@ struct F22 {
   }
   template <bool kAdd>
   static inline void bt_t(const float* const* x, float* const* y, int64_t n) {
+    DCGAN_INDEPENDENT_ITERATIONS
     for (int64_t c = 0; c < n; ++c) {
       const float v0 = x[0][c], v1 = x[1][c], v2 = x[2][c];
       store<kAdd>(y, c, {v0, v1 - v0 - v2, v2});
     }
   }
   static inline void at(const float* const* x, float* const* y, int64_t n) {
+    DCGAN_INDEPENDENT_ITERATIONS
     for (int64_t c = 0; c < n; ++c) {
       const float m1 = x[1][c];
       y[0][c] = x[0][c] + m1;
@@ -113,6 +121,7 @@ struct F22 {
     }
   }
   static inline void at_t(const float* const* x, float* const* y, int64_t n) {
+    DCGAN_INDEPENDENT_ITERATIONS
     for (int64_t c = 0; c < n; ++c) {
       const float y0 = x[0][c], y1 = x[1][c];
       y[0][c] = y0;
@@ -135,6 +144,7 @@ struct F22 {
 struct F43 {
   static constexpr int kIn = 6, kOut = 4;
   static inline void bt(const float* const* x, float* const* y, int64_t n) {
+    DCGAN_INDEPENDENT_ITERATIONS
     for (int64_t c = 0; c < n; ++c) {
       const float d0 = x[0][c], d1 = x[1][c], d2 = x[2][c], d3 = x[3][c], d4 = x[4][c],
                   d5 = x[5][c];
@@ -149,6 +159,7 @@ struct F43 {
   }
   template <bool kAdd>
   static inline void bt_t(const float* const* x, float* const* y, int64_t n) {
+    DCGAN_INDEPENDENT_ITERATIONS
     for (int64_t c = 0; c < n; ++c) {
       const float v0 = x[0][c], v1 = x[1][c], v2 = x[2][c], v3 = x[3][c], v4 = x[4][c],
                   v5 = x[5][c];
@@ -160,6 +171,7 @@ struct F43 {
     }
   }
   static inline void at(const float* const* x, float* const* y, int64_t n) {
+    DCGAN_INDEPENDENT_ITERATIONS
     for (int64_t c = 0; c < n; ++c) {
       const float a = x[1][c] + x[2][c], b = x[1][c] - x[2][c], m3 = x[3][c], m4 = x[4][c];
       y[0][c] = x[0][c] + a + m3 + m4;
@@ -169,6 +181,7 @@ struct F43 {
     }
   }
   static inline void at_t(const float* const* x, float* const* y, int64_t n) {
+    DCGAN_INDEPENDENT_ITERATIONS
     for (int64_t c = 0; c < n; ++c) {
       const float y0 = x[0][c], y1 = x[1][c], y2 = x[2][c], y3 = x[3][c];
       const float e = y0 + y2, o = y1 + y3;
@@ -184,6 +197,7 @@ struct F43 {
 struct F42 {
   static constexpr int kIn = 5, kOut = 4;
   static inline void bt(const float* const* x, float* const* y, int64_t n) {
+    DCGAN_INDEPENDENT_ITERATIONS
     for (int64_t c = 0; c < n; ++c) {
       const float d0 = x[0][c], d1 = x[1][c], d2 = x[2][c], d3 = x[3][c], d4 = x[4][c];
       const float t31 = d3 - d1;
@@ -196,6 +210,7 @@ struct F42 {
   }
   template <bool kAdd>
   static inline void bt_t(const float* const* x, float* const* y, int64_t n) {
+    DCGAN_INDEPENDENT_ITERATIONS
     for (int64_t c = 0; c < n; ++c) {
       const float v0 = x[0][c], v1 = x[1][c], v2 = x[2][c], v3 = x[3][c], v4 = x[4][c];
       store<kAdd>(y, c,
@@ -204,6 +219,7 @@ struct F42 {
     }
   }
   static inline void at(const float* const* x, float* const* y, int64_t n) {
+    DCGAN_INDEPENDENT_ITERATIONS
     for (int64_t c = 0; c < n; ++c) {
       const float a = x[1][c] + x[2][c], b = x[1][c] - x[2][c], m3 = x[3][c];
       y[0][c] = x[0][c] + a + m3;
@@ -213,6 +229,7 @@ struct F42 {
     }
   }
   static inline void at_t(const float* const* x, float* const* y, int64_t n) {
+    DCGAN_INDEPENDENT_ITERATIONS
     for (int64_t c = 0; c < n; ++c) {
       const float y0 = x[0][c], y1 = x[1][c], y2 = x[2][c], y3 = x[3][c];
       const float e = y0 + y2, o = y1 + y3;
@@ -341,6 +358,7 @@ DCGAN_ALWAYS_INLINE void output_tiles(const PhaseGrid& g, const float* m, const 
         Tx::at(in, o, n);
         if (bias != nullptr) {
           for (int q = 0; q < Q; ++q) {
+            DCGAN_INDEPENDENT_ITERATIONS
             for (int64_t c = 0; c < n; ++c) o[q][c] += bias[o0 + c];
           }
         }
