@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <ostream>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "dcgan/model/networks.h"
@@ -55,17 +56,22 @@ torch::Tensor reference(const Case& c, const torch::Tensor& x, const torch::Tens
   return c.transposed ? torch::conv_transpose2d(x, w, b, 2, 2, 1) : torch::conv2d(x, w, b, 2, 2);
 }
 
-torch::Tensor gemm_form(const Case& c, const torch::Tensor& x, const torch::Tensor& w,
-                        const torch::Tensor& b) {
-  return c.transposed ? gemm_conv_transpose(x, w, b) : gemm_conv(x, w, b);
-}
+const char* taps_name(GemmTaps taps) { return taps == GemmTaps::kAll ? "all" : "inside"; }
 
-class GemmConvTest : public ::testing::TestWithParam<Case> {};
+// Each case with all 25 taps per small pixel and with those inside the image only.
+class GemmConvTest : public ::testing::TestWithParam<std::tuple<Case, GemmTaps>> {
+ protected:
+  const Case c = std::get<0>(GetParam());
+  torch::Tensor gemm_form(const Case& k, const torch::Tensor& x, const torch::Tensor& w,
+                          const torch::Tensor& b) const {
+    const GemmTaps taps = std::get<1>(GetParam());
+    return k.transposed ? gemm_conv_transpose(x, w, b, taps) : gemm_conv(x, w, b, taps);
+  }
+};
 
 // In fp32 the GEMM form is LibTorch's layer up to fp32 rounding, in the output and in all three
 // gradients, with and without a bias, and its output and input gradient are in the input's layout.
 TEST_P(GemmConvTest, MatchesLibTorchInFp32) {
-  const Case c = GetParam();
   torch::manual_seed(5);
   const auto x = input_for(c, torch::kFloat);
   const auto w = weight_for(c, torch::kFloat);
@@ -101,10 +107,10 @@ TEST_P(GemmConvTest, MatchesLibTorchInFp32) {
 }
 
 // In bf16 the products come rounded to bf16 from the matrix product and the transposed form sums
-// up to 9 of them in fp32 before one more rounding: within a few bf16 roundings (2^-8 relative) of
-// a float64 computation on the same bf16 operands, in the output and the gradients.
+// up to 9 of them in fp32 before one more rounding (with the taps inside, the weight's gradient
+// adds up to 9 classes' products, one rounding each): within a few bf16 roundings (2^-8 relative)
+// of a float64 computation on the same bf16 operands, in the output and the gradients.
 TEST_P(GemmConvTest, Bf16IsWithinBf16RoundingOfExactSums) {
-  const Case c = GetParam();
   torch::manual_seed(6);
   const auto x = input_for(c, torch::kBFloat16);
   const auto w = weight_for(c, torch::kBFloat16);
@@ -125,7 +131,38 @@ TEST_P(GemmConvTest, Bf16IsWithinBf16RoundingOfExactSums) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Shapes, GemmConvTest, ::testing::ValuesIn(kCases));
+INSTANTIATE_TEST_SUITE_P(Shapes, GemmConvTest,
+                         ::testing::Combine(::testing::ValuesIn(kCases),
+                                            ::testing::Values(GemmTaps::kAll, GemmTaps::kInside)),
+                         [](const ::testing::TestParamInfo<std::tuple<Case, GemmTaps>>& info) {
+                           return std::to_string(info.index) + "_" +
+                                  taps_name(std::get<1>(info.param));
+                         });
+
+// Both tap choices compute the same sums: with the taps inside, the products leave out only
+// products with zeros, so in fp32 the two agree to rounding in the output and every gradient, on
+// the networks' grids and on grids of one and two pixels a side (every band shape).
+TEST(GemmTapsTest, InsideTapsGiveWhatAllTapsGive) {
+  torch::manual_seed(9);
+  for (const Case& c : kCases) {
+    const auto x = input_for(c, torch::kFloat);
+    const auto w = weight_for(c, torch::kFloat);
+    const auto b = torch::randn({c.out}).requires_grad_();
+    auto form = [&](GemmTaps taps) {
+      return c.transposed ? gemm_conv_transpose(x, w, b, taps) : gemm_conv(x, w, b, taps);
+    };
+    const auto all = form(GemmTaps::kAll);
+    const auto inside = form(GemmTaps::kInside);
+    EXPECT_LE(relative(inside, all), 1e-6) << c;
+    const auto gy = torch::randn_like(all);
+    const auto g_all = torch::autograd::grad({all}, {x, w, b}, {gy});
+    const auto g_inside = torch::autograd::grad({inside}, {x, w, b}, {gy});
+    for (size_t i = 0; i < g_all.size(); ++i) {
+      EXPECT_LE(relative(g_inside[i], g_all[i]), 1e-6) << c << " gradient " << i;
+    }
+  }
+}
+
 
 // gemm_layer_forward takes a wide layer only under CPU bf16 autocast with native kernels (the
 // emulation has its own fp32 path), and gives autocast's bf16 output there; its gradients reach

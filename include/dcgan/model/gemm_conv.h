@@ -17,6 +17,15 @@
 //
 // Inputs in bf16 give bf16 products (fp32 accumulation inside oneDNN, as its convolutions) and
 // fp32 sums in the gather; inputs in fp32 give the fp32 layer to rounding (the tests' check).
+//
+// A pixel near the border has taps outside the image, where U is zero: with all 25 taps the
+// products spend 28 % of their multiplications on zeros at a 4x4 small grid and 14 % at 8x8.
+// GemmTaps::kInside leaves them out: the small pixels fall into at most 3 x 3 classes of equal
+// taps (the first row or column, the inner ones, the last), each class one product over its own
+// taps, the weight's gradient the sum of the classes' products (one rounding each in bf16, so a
+// little more than one product's). Without AMX that is faster (avx512_core_bf16 kernels keep their
+// rate on the smaller products); with AMX the one product is (the matrix unit loses more on small
+// products than the zeros cost): docs/PERFORMANCE.md.
 #pragma once
 
 #include <torch/torch.h>
@@ -44,16 +53,21 @@ constexpr int64_t kMinConvInChannels = 64;
 // narrow layers also take without copies.
 bool gemm_conv_active();
 
+// Which taps the products take: all 25 per small pixel, or those inside the image.
+enum class GemmTaps { kAll, kInside };
+// kAll on a CPU whose bf16 runs on AMX (cpu_has_amx_bf16, precision.h), else kInside.
+GemmTaps gemm_taps_for_cpu();
+
 // conv_transpose2d(x, weight, bias, stride 2, padding 2, output padding 1), differentiable in all
 // three, computed as above in x's and weight's dtype (which must match); the output, and x's
 // gradient, in x's layout (NCHW or channels-last). bias (out) may be undefined.
 torch::Tensor gemm_conv_transpose(const torch::Tensor& x, const torch::Tensor& weight,
-                                  const torch::Tensor& bias);
+                                  const torch::Tensor& bias, GemmTaps taps = gemm_taps_for_cpu());
 
 // conv2d(x, weight, bias, stride 2, padding 2) for a weight (out, in, 5, 5) and even H, W; as
 // above.
 torch::Tensor gemm_conv(const torch::Tensor& x, const torch::Tensor& weight,
-                        const torch::Tensor& bias);
+                        const torch::Tensor& bias, GemmTaps taps = gemm_taps_for_cpu());
 
 // The layers' forward passes: under native CPU bf16 autocast (gemm_conv_applies), the GEMM form on
 // the input, weight and bias cast to bf16, with a bf16 output, as autocast's convolutions;
