@@ -345,8 +345,9 @@ torch::Tensor weight_grad(const torch::Tensor& rows, const torch::Tensor& taps, 
 void check_inputs(const torch::Tensor& x, const torch::Tensor& weight, const char* what) {
   TORCH_CHECK(x.dim() == 4 && weight.dim() == 4 && weight.size(2) == kKernel &&
                   weight.size(3) == kKernel && x.scalar_type() == weight.scalar_type() &&
-                  x.device().is_cpu(),
-              what, ": expected a CPU input (N, C, H, W) and a 5x5 weight of its dtype");
+                  x.device().is_cpu() && x.size(2) > 0 && x.size(3) > 0,
+              what, ": expected a CPU input (N, C, H, W), H and W at least 1, and a 5x5 weight of ",
+              "its dtype");
 }
 
 // What a layer's forward pass keeps for its backward pass: its shape and options, then the

@@ -57,6 +57,10 @@ torch::Tensor reference(const Case& c, const torch::Tensor& x, const torch::Tens
 }
 
 const char* taps_name(GemmTaps taps) { return taps == GemmTaps::kAll ? "all" : "inside"; }
+}  // namespace
+// How a failing case names its tap choice.
+void PrintTo(GemmTaps taps, std::ostream* os) { *os << taps_name(taps); }
+namespace {
 
 // Each case with all 25 taps per small pixel and with those inside the image only.
 class GemmConvTest : public ::testing::TestWithParam<std::tuple<Case, GemmTaps>> {
@@ -163,6 +167,17 @@ TEST(GemmTapsTest, InsideTapsGiveWhatAllTapsGive) {
   }
 }
 
+
+// An input with no rows or columns, which has no taps to group, is refused with a message rather
+// than read past, with either tap choice.
+TEST(GemmTapsTest, RefusesAnEmptyGrid) {
+  for (const GemmTaps taps : {GemmTaps::kAll, GemmTaps::kInside}) {
+    const auto w = torch::randn({4, 4, 5, 5});
+    EXPECT_THROW(gemm_conv_transpose(torch::randn({2, 4, 0, 3}), w, torch::Tensor(), taps),
+                 c10::Error);
+    EXPECT_THROW(gemm_conv(torch::randn({2, 4, 4, 0}), w, torch::Tensor(), taps), c10::Error);
+  }
+}
 
 // gemm_layer_forward takes a wide layer only under CPU bf16 autocast with native kernels (the
 // emulation has its own fp32 path), and gives autocast's bf16 output there; its gradients reach
