@@ -44,13 +44,10 @@ inline int64_t small_index(int64_t o, int64_t k, int64_t size) {
   return i < size ? i : -1;
 }
 
-// Taps inside the image only (GemmTaps::kInside). A small pixel near the border meets the large
-// grid through fewer than 25 taps: along one side, small index 0 through taps 2..4 only and the
-// last index through taps 0..3 (for a small side of 4, 17 of 20 tap positions fall inside; in two
-// dimensions 72 %, and 86 % for a side of 8). With all taps, the products compute the rest as
-// products with zeros. Small pixels are grouped into classes that share their taps (a band of rows
-// by a band of columns: at most 3 x 3), each class's rows kept together ("class-major" order), and
-// each class takes one product over its own taps. With all taps there is one class.
+// The classes of small pixels that share their taps (the header has why): along one side, small
+// index 0 meets the large grid through taps 2..4 only, the last index through taps 0..3, the others
+// through all five; a class is a band of rows by a band of columns (at most 3 x 3), its rows kept
+// together ("class-major" order), one product over its own taps. With all taps there is one class.
 
 // A run [i0, i1) of small indices along one side, whose taps are [k0, k1).
 struct Band {
