@@ -321,7 +321,8 @@ torch::Tensor rows_from_taps(const torch::Tensor& taps, const std::vector<torch:
 torch::Tensor weight_grad(const torch::Tensor& rows, const torch::Tensor& taps, const TapPlan& plan,
                           int64_t ct) {
   const auto rt = rows.t().contiguous();  // (cr, rows)
-  if (plan.one_class() && plan.classes[0].taps() == kTaps) return at::mm(rt, taps.view({rt.size(1), kTaps * ct}));
+  if (plan.one_class() && plan.classes[0].taps() == kTaps)
+    return at::mm(rt, taps.view({rt.size(1), kTaps * ct}));
   auto grad = at::zeros({rt.size(0), kTaps * ct}, rows.options());
   for (const TapClass& c : plan.classes) {
     const auto a = rt.narrow(1, c.row0, c.rows);
@@ -369,10 +370,9 @@ class TransposedFunction : public torch::autograd::Function<TransposedFunction> 
  public:
   static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& x,
                                const torch::Tensor& weight, const torch::Tensor& bias, bool pooled,
-                               bool inside) {
+                               GemmTaps taps) {
     c10::impl::ExcludeDispatchKeyGuard no_autocast(c10::DispatchKey::AutocastCPU);
     const int64_t n = x.size(0), h = x.size(2), w = x.size(3);
-    const GemmTaps taps = inside ? GemmTaps::kInside : GemmTaps::kAll;
     const TapPlan plan(n, h, w, taps);
     const auto rows = to_classes(nhwc(x), plan);  // (N*H*W, in)
     const auto packs = weight_packs(taps_last(weight), plan);
@@ -395,8 +395,9 @@ class TransposedFunction : public torch::autograd::Function<TransposedFunction> 
     const auto t = spread(gy, plan, /*pooled=*/true);
     torch::Tensor gx, gw, gb;
     if (ctx->needs_input_grad(0)) {
-      gx = as_input(nchw_view(from_classes(rows_from_taps(t, packs, torch::Tensor(), plan, out), plan)),
-                    ctx->saved_data["x_nchw"].toBool());
+      gx = as_input(
+          nchw_view(from_classes(rows_from_taps(t, packs, torch::Tensor(), plan, out), plan)),
+          ctx->saved_data["x_nchw"].toBool());
     }
     if (ctx->needs_input_grad(1)) gw = taps_back(weight_grad(rows, t, plan, out), in, out);
     if (ctx->needs_input_grad(2) && ctx->saved_data["bias"].toBool()) {
@@ -411,12 +412,11 @@ class ConvFunction : public torch::autograd::Function<ConvFunction> {
  public:
   static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& x,
                                const torch::Tensor& weight, const torch::Tensor& bias, bool pooled,
-                               bool inside) {
+                               GemmTaps taps) {
     c10::impl::ExcludeDispatchKeyGuard no_autocast(c10::DispatchKey::AutocastCPU);
     const int64_t n = x.size(0), h = x.size(2) / kStride, w = x.size(3) / kStride;
-    const GemmTaps taps = inside ? GemmTaps::kInside : GemmTaps::kAll;
     const TapPlan plan(n, h, w, taps);
-    const auto t = spread(nhwc(x), plan, pooled);  // kept for the backward pass
+    const auto t = spread(nhwc(x), plan, pooled);              // kept for the backward pass
     const auto packs = weight_packs(taps_last(weight), plan);  // (out, 25*in)
     const bool has_bias = bias.numel() > 0;
     save(ctx, t, packs, {n, h, w, weight.size(1), weight.size(0)}, has_bias, is_nchw(x), taps);
@@ -437,10 +437,9 @@ class ConvFunction : public torch::autograd::Function<ConvFunction> {
     const auto rows = to_classes(gy, plan);
     torch::Tensor gx, gw, gb;
     if (ctx->needs_input_grad(0)) {
-      gx = as_input(
-          nchw_view(gather(taps_from_rows(rows, packs, plan, in, /*pooled=*/true), torch::Tensor(),
-                           plan, in)),
-          ctx->saved_data["x_nchw"].toBool());
+      gx = as_input(nchw_view(gather(taps_from_rows(rows, packs, plan, in, /*pooled=*/true),
+                                     torch::Tensor(), plan, in)),
+                    ctx->saved_data["x_nchw"].toBool());
     }
     if (ctx->needs_input_grad(1)) gw = taps_back(weight_grad(rows, t, plan, in), out, in);
     if (ctx->needs_input_grad(2) && ctx->saved_data["bias"].toBool()) {
@@ -486,7 +485,7 @@ torch::Tensor gemm_conv_transpose(const torch::Tensor& x, const torch::Tensor& w
   TORCH_CHECK(weight.size(0) == x.size(1),
               "gemm_conv_transpose: weight (in, out, 5, 5) needs in = ", x.size(1));
   return TransposedFunction::apply(x, weight, bias.defined() ? bias : at::empty({0}, x.options()),
-                                   recorded(x, weight), taps == GemmTaps::kInside);
+                                   recorded(x, weight), taps);
 }
 
 torch::Tensor gemm_conv(const torch::Tensor& x, const torch::Tensor& weight,
@@ -495,7 +494,7 @@ torch::Tensor gemm_conv(const torch::Tensor& x, const torch::Tensor& weight,
   TORCH_CHECK(weight.size(1) == x.size(1) && x.size(2) % kStride == 0 && x.size(3) % kStride == 0,
               "gemm_conv: weight (out, in, 5, 5) needs in = ", x.size(1), " and H, W even");
   return ConvFunction::apply(x, weight, bias.defined() ? bias : at::empty({0}, x.options()),
-                             recorded(x, weight), taps == GemmTaps::kInside);
+                             recorded(x, weight), taps);
 }
 
 torch::Tensor gemm_layer_forward(torch::nn::ConvTranspose2d& layer, const torch::Tensor& x) {

@@ -167,7 +167,6 @@ TEST(GemmTapsTest, InsideTapsGiveWhatAllTapsGive) {
   }
 }
 
-
 // An input with no rows or columns, which has no taps to group, is refused with a message rather
 // than read past, with either tap choice.
 TEST(GemmTapsTest, RefusesAnEmptyGrid) {
