@@ -12,6 +12,8 @@
 // falls outside the image, or only those inside (GemmTaps::kInside).
 #include "dcgan/model/gemm_conv.h"
 
+#include "dcgan/model/thin_conv_transpose.h"
+
 #include <ATen/Parallel.h>
 #include <ATen/record_function.h>
 #include <c10/core/impl/LocalDispatchKeySet.h>
@@ -466,11 +468,27 @@ torch::Tensor to_bf16(const torch::Tensor& t) {
   return t.defined() ? t.to(at::kBFloat16) : at::empty({0}, at::TensorOptions(at::kBFloat16));
 }
 
+torch::Tensor bf16_or_none(const torch::Tensor& t) {
+  return t.defined() ? t.to(at::kBFloat16) : torch::Tensor();
+}
+
+// Whether gemm_layer_forward gives narrow layers to the direct form (thin_conv_transpose.h) in bf16:
+// kDirect, training (as the Winograd form's narrow layers) under native bf16 autocast; which
+// layers, the direct form's own check says on autocast's bf16 operands.
+bool thin_in_bf16(NarrowLayers narrow) {
+  return narrow == NarrowLayers::kDirect && torch::GradMode::is_enabled() &&
+         autocasts_to_native_bf16();
+}
+
 }  // namespace
 
 bool gemm_conv_active() { return autocasts_to_native_bf16(); }
 
 GemmTaps gemm_taps_for_cpu() { return cpu_has_amx_bf16() ? GemmTaps::kAll : GemmTaps::kInside; }
+
+NarrowLayers narrow_layers_for_cpu() {
+  return cpu_has_amx_bf16() ? NarrowLayers::kLibTorch : NarrowLayers::kDirect;
+}
 
 bool gemm_conv_applies(const torch::Tensor& x, const torch::Tensor& weight, bool transposed) {
   // Transposed: weight (in, out, 5, 5); convolution: (out, in, 5, 5).
@@ -497,17 +515,29 @@ torch::Tensor gemm_conv(const torch::Tensor& x, const torch::Tensor& weight,
                              recorded(x, weight), taps);
 }
 
-torch::Tensor gemm_layer_forward(torch::nn::ConvTranspose2d& layer, const torch::Tensor& x) {
-  if (!gemm_conv_applies(x, layer->weight, /*transposed=*/true))
-    return conv_transpose_forward(layer, x, kStride, kPadding, kOutputPadding);
-  return gemm_conv_transpose(x.to(at::kBFloat16), layer->weight.to(at::kBFloat16),
-                             to_bf16(layer->bias));
+torch::Tensor gemm_layer_forward(torch::nn::ConvTranspose2d& layer, const torch::Tensor& x,
+                                 NarrowLayers narrow) {
+  if (gemm_conv_applies(x, layer->weight, /*transposed=*/true)) {
+    return gemm_conv_transpose(x.to(at::kBFloat16), layer->weight.to(at::kBFloat16),
+                               to_bf16(layer->bias));
+  }
+  if (thin_in_bf16(narrow)) {
+    const auto xb = x.to(at::kBFloat16), wb = layer->weight.to(at::kBFloat16);
+    if (thin_conv_transpose_applies(xb, wb))
+      return thin_layer_conv_transpose(xb, wb, bf16_or_none(layer->bias));
+  }
+  return conv_transpose_forward(layer, x, kStride, kPadding, kOutputPadding);
 }
 
-torch::Tensor gemm_layer_forward(torch::nn::Conv2d& layer, const torch::Tensor& x) {
-  if (!gemm_conv_applies(x, layer->weight, /*transposed=*/false))
-    return conv_forward(layer, x, kStride, kPadding);
-  return gemm_conv(x.to(at::kBFloat16), layer->weight.to(at::kBFloat16), to_bf16(layer->bias));
+torch::Tensor gemm_layer_forward(torch::nn::Conv2d& layer, const torch::Tensor& x,
+                                 NarrowLayers narrow) {
+  if (gemm_conv_applies(x, layer->weight, /*transposed=*/false))
+    return gemm_conv(x.to(at::kBFloat16), layer->weight.to(at::kBFloat16), to_bf16(layer->bias));
+  if (thin_in_bf16(narrow)) {
+    const auto xb = x.to(at::kBFloat16), wb = layer->weight.to(at::kBFloat16);
+    if (thin_conv_applies(xb, wb)) return thin_layer_conv(xb, wb, bf16_or_none(layer->bias));
+  }
+  return conv_forward(layer, x, kStride, kPadding);
 }
 
 }  // namespace dcgan

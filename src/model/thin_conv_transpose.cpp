@@ -164,11 +164,13 @@ void run(const Shape& s, int64_t rows, const float* x, const float* wt, const fl
   });
 }
 
-// Both layers' conditions on the tensors: a CPU fp32 input (N, C, H, W) and 5x5 weight, and
-// `thin` channels (the weight's dimension that must be narrow) from 1 to kThinMaxOutChannels.
-bool cpu_fp32_5x5(const torch::Tensor& x, const torch::Tensor& weight, int64_t thin) {
+// Both layers' conditions on the tensors: a CPU input (N, C, H, W) and 5x5 weight, both fp32 or
+// both bf16, and `thin` channels (the weight's dimension that must be narrow) from 1 to
+// kThinMaxOutChannels.
+bool cpu_5x5(const torch::Tensor& x, const torch::Tensor& weight, int64_t thin) {
+  const auto type = x.scalar_type();
   return x.dim() == 4 && weight.dim() == 4 && x.device().is_cpu() && weight.device().is_cpu() &&
-         x.scalar_type() == torch::kFloat && weight.scalar_type() == torch::kFloat &&
+         (type == torch::kFloat || type == torch::kBFloat16) && weight.scalar_type() == type &&
          weight.size(2) == kKernel && weight.size(3) == kKernel && thin >= 1 &&
          thin <= kThinMaxOutChannels;
 }
@@ -176,7 +178,7 @@ bool cpu_fp32_5x5(const torch::Tensor& x, const torch::Tensor& weight, int64_t t
 }  // namespace
 
 bool thin_conv_transpose_applies(const torch::Tensor& x, const torch::Tensor& weight) {
-  return cpu_fp32_5x5(x, weight, weight.dim() == 4 ? weight.size(1) : 0) &&
+  return cpu_5x5(x, weight, weight.dim() == 4 ? weight.size(1) : 0) &&
          weight.size(0) == x.size(1);
 }
 
@@ -184,8 +186,8 @@ namespace {
 
 void check_transposed(const torch::Tensor& x, const torch::Tensor& weight, const char* what) {
   TORCH_CHECK(thin_conv_transpose_applies(x, weight), what,
-              ": needs a CPU fp32 input (N, in, H, W) and a weight (in, out, 5, 5) with at most ",
-              kThinMaxOutChannels, " outputs");
+              ": needs a CPU input (N, in, H, W) and a weight (in, out, 5, 5) with at most ",
+              kThinMaxOutChannels, " outputs, both fp32 or both bf16");
 }
 
 }  // namespace
@@ -193,18 +195,19 @@ void check_transposed(const torch::Tensor& x, const torch::Tensor& weight, const
 torch::Tensor thin_conv_transpose(const torch::Tensor& x, const torch::Tensor& weight,
                                   const torch::Tensor& bias) {
   check_transposed(x, weight, "thin_conv_transpose");
-  TORCH_CHECK(!bias.defined() || (bias.device().is_cpu() && bias.scalar_type() == torch::kFloat &&
+  TORCH_CHECK(!bias.defined() || (bias.device().is_cpu() && bias.scalar_type() == x.scalar_type() &&
                                   bias.dim() == 1 && bias.size(0) == weight.size(1)),
-              "thin_conv_transpose: the bias must be a CPU fp32 vector of ", weight.size(1),
-              " (the outputs)");
+              "thin_conv_transpose: the bias must be a CPU vector of ", weight.size(1),
+              " (the outputs) in the input's type");
   RECORD_USER_SCOPE("dcgan::thin_conv_transpose");
   torch::NoGradGuard no_grad;
   const int64_t N = x.size(0), C = x.size(1), Co = weight.size(1);
   const Shape s{x.size(2), x.size(3), C};
-  const auto xn = nhwc(x);
-  const auto wt = weight.permute({2, 3, 1, 0}).contiguous();  // (5, 5, out, in)
-  const auto b = bias.defined() ? bias.contiguous() : torch::Tensor();
-  auto y = at::empty({N, 2 * s.H, 2 * s.W, Co}, x.options());
+  // bf16 operands are summed in fp32 (their values exactly), the output rounded to bf16 once.
+  const auto xn = nhwc(x.to(torch::kFloat));
+  const auto wt = weight.to(torch::kFloat).permute({2, 3, 1, 0}).contiguous();  // (5, 5, out, in)
+  const auto b = bias.defined() ? bias.to(torch::kFloat).contiguous() : torch::Tensor();
+  auto y = at::empty({N, 2 * s.H, 2 * s.W, Co}, xn.options());
   const float* bp = b.defined() ? b.data_ptr<float>() : nullptr;
   const int64_t rows = N * 2 * s.H;
   const float* xp = xn.data_ptr<float>();
@@ -224,7 +227,7 @@ torch::Tensor thin_conv_transpose(const torch::Tensor& x, const torch::Tensor& w
       run<4>(s, rows, xp, wp, bp, yp);
       break;
   }
-  return nchw_view(y);
+  return nchw_view(y.to(x.scalar_type()));
 }
 
 namespace {
@@ -309,7 +312,7 @@ class ThinConvFunction : public torch::autograd::Function<ThinConvFunction> {
 }  // namespace
 
 bool thin_conv_applies(const torch::Tensor& x, const torch::Tensor& weight) {
-  return cpu_fp32_5x5(x, weight, x.dim() == 4 ? x.size(1) : 0) && weight.size(1) == x.size(1) &&
+  return cpu_5x5(x, weight, x.dim() == 4 ? x.size(1) : 0) && weight.size(1) == x.size(1) &&
          x.size(2) % 2 == 0 && x.size(3) % 2 == 0;
 }
 
@@ -323,9 +326,9 @@ torch::Tensor thin_layer_conv(const torch::Tensor& x, const torch::Tensor& weigh
                               const torch::Tensor& bias) {
   TORCH_CHECK(
       thin_conv_applies(x, weight),
-      "thin_layer_conv: needs a CPU fp32 input (N, in, H, W) with even H and W and a weight "
+      "thin_layer_conv: needs a CPU input (N, in, H, W) with even H and W and a weight "
       "(out, in, 5, 5) with at most ",
-      kThinMaxOutChannels, " inputs");
+      kThinMaxOutChannels, " inputs, both fp32 or both bf16");
   return ThinConvFunction::apply(x, weight, or_empty(bias, x));
 }
 

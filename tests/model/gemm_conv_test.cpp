@@ -194,8 +194,8 @@ TEST(GemmLayerTest, TakesWideLayersUnderNativeBf16AutocastOnly) {
   // Which function made the output.
   auto took_gemm = [](const torch::Tensor& y) {
     const auto name = y.grad_fn() ? y.grad_fn()->name() : std::string();
-    return name.find("TransposedFunction") != std::string::npos ||
-           name.find("ConvFunction") != std::string::npos;
+    return name.find("::TransposedFunction>") != std::string::npos ||
+           name.find("::ConvFunction>") != std::string::npos;
   };
   EXPECT_FALSE(took_gemm(gemm_layer_forward(wide, x)));
   EXPECT_FALSE(took_gemm(gemm_layer_forward(conv, big)));
@@ -222,6 +222,57 @@ TEST(GemmLayerTest, TakesWideLayersUnderNativeBf16AutocastOnly) {
     ASSERT_TRUE(p.grad().defined());
     EXPECT_EQ(p.grad().scalar_type(), torch::kFloat);
   }
+}
+
+// In training under native bf16 autocast with NarrowLayers::kDirect, the narrow layers (G's last,
+// D's first) take the direct form (thin_conv_transpose.h) on autocast's bf16 operands: a bf16
+// output within bf16 rounding of LibTorch's bf16 layer, and gradients that reach the fp32
+// parameters and the input. With kLibTorch, without gradients or without autocast, LibTorch's
+// layers as before.
+TEST(GemmLayerTest, NarrowLayersTakeTheDirectFormInBf16Training) {
+  torch::manual_seed(9);
+  torch::nn::ConvTranspose2d last(
+      torch::nn::ConvTranspose2dOptions(128, 3, 5).stride(2).padding(2).output_padding(1));
+  torch::nn::Conv2d first(torch::nn::Conv2dOptions(3, 64, 5).stride(2).padding(2));
+  const auto x = torch::randn({2, 128, 8, 8});
+  const auto images = torch::randn({2, 3, 16, 16}).requires_grad_();
+  auto made_by = [](const torch::Tensor& y) {
+    return y.grad_fn() ? y.grad_fn()->name() : std::string("no grad_fn");
+  };
+  auto direct = [&](const torch::Tensor& y) {
+    const auto name = made_by(y);
+    return name.find("::ThinTransposeFunction>") != std::string::npos ||
+           name.find("::ThinConvFunction>") != std::string::npos;
+  };
+  const auto kDirect = NarrowLayers::kDirect;
+  EXPECT_FALSE(direct(gemm_layer_forward(last, x, kDirect)));
+  EXPECT_FALSE(direct(gemm_layer_forward(first, images, kDirect)));
+  Bf16Autocast native(true, at::kCPU, /*emulate=*/false);
+  {
+    torch::NoGradGuard no_grad;
+    EXPECT_FALSE(direct(gemm_layer_forward(last, x, kDirect)));
+  }
+  EXPECT_FALSE(direct(gemm_layer_forward(last, x, NarrowLayers::kLibTorch)));
+  EXPECT_FALSE(direct(gemm_layer_forward(first, images, NarrowLayers::kLibTorch)));
+  const auto y = gemm_layer_forward(last, x, kDirect);
+  const auto yc = gemm_layer_forward(first, images, kDirect);
+  if (TORCH_VERSION_MAJOR < 2) {
+    EXPECT_FALSE(direct(y)) << "LibTorch 1.13 keeps its own bf16 kernels";
+    return;
+  }
+  EXPECT_TRUE(direct(y)) << made_by(y);
+  EXPECT_TRUE(direct(yc)) << made_by(yc);
+  EXPECT_EQ(y.scalar_type(), torch::kBFloat16);
+  EXPECT_EQ(yc.scalar_type(), torch::kBFloat16);
+  EXPECT_LE(relative(y, last->forward(x).to(torch::kFloat)), 4.0 / 256);
+  EXPECT_LE(relative(yc, first->forward(images).to(torch::kFloat)), 4.0 / 256);
+  (y.to(torch::kFloat).sum() + yc.to(torch::kFloat).square().sum()).backward();
+  for (const auto& p : {last->weight, last->bias, first->weight, first->bias}) {
+    ASSERT_TRUE(p.grad().defined());
+    EXPECT_EQ(p.grad().scalar_type(), torch::kFloat);
+  }
+  ASSERT_TRUE(images.grad().defined());
+  EXPECT_EQ(images.grad().scalar_type(), torch::kFloat);
 }
 
 // The networks with the GEMM form under native bf16 autocast compute what they compute with

@@ -38,25 +38,32 @@ torch::Tensor conv(const torch::Tensor& x, const torch::Tensor& w, const torch::
 // LibTorch's own fp32 kernels reach about 5e-7 on these cases; the direct sums run along the input
 // channels in another order, no further from float64.
 constexpr double kBound = 2e-6;
+// In bf16 the direct form rounds its fp32 sums once (2^-8 relative at most); LibTorch's bf16
+// kernels, which give the other gradients, stay within a few such roundings.
+constexpr double kBf16Bound = 4.0 / 256;
 
-// The layer (x, w, b) -> y, on a random input (c.batch, c.in, c.h, c.w) in `format`, with and
-// without a bias, against `exact` on the same values in float64: the output, of `sizes`, and its
-// gradients in x, w and b; y and the input gradient in x's layout (as LibTorch reads it: a
-// tensor of one channel, or of 1x1 pixels, is both).
+// The layer (x, w, b) -> y, on a random input (c.batch, c.in, c.h, c.w) in `format` and `type`,
+// with and without a bias, against `exact` on the same values in float64: the output, of `sizes`
+// and `type`, and its gradients in x, w and b; y and the input gradient in x's layout (as LibTorch
+// reads it: a tensor of one channel, or of 1x1 pixels, is both).
 template <class Layer, class Exact>
 void expect_float64_sums(const Case& c, const std::vector<int64_t>& weight_sizes,
                          const std::vector<int64_t>& sizes, torch::MemoryFormat format, Layer layer,
-                         Exact exact) {
+                         Exact exact, torch::ScalarType type = torch::kFloat) {
+  const double bound = type == torch::kFloat ? kBound : kBf16Bound;
   for (const bool with_bias : {true, false}) {
     SCOPED_TRACE(::testing::Message()
                  << c << (with_bias ? " with" : " without") << " bias, "
-                 << (format == torch::MemoryFormat::ChannelsLast ? "channels-last" : "NCHW"));
-    auto x = torch::randn({c.batch, c.in, c.h, c.w}).contiguous(format).requires_grad_(true);
-    auto w = (torch::randn(weight_sizes) * 0.1).requires_grad_(true);
-    auto b = with_bias ? torch::randn({sizes[1]}).requires_grad_(true) : torch::Tensor();
+                 << (format == torch::MemoryFormat::ChannelsLast ? "channels-last" : "NCHW") << ", "
+                 << type);
+    auto x =
+        torch::randn({c.batch, c.in, c.h, c.w}).to(type).contiguous(format).requires_grad_(true);
+    auto w = (torch::randn(weight_sizes) * 0.1).to(type).requires_grad_(true);
+    auto b = with_bias ? torch::randn({sizes[1]}).to(type).requires_grad_(true) : torch::Tensor();
     const auto layout = x.suggest_memory_format();
     auto y = layer(x, w, b);
     ASSERT_EQ(y.sizes(), sizes);
+    EXPECT_EQ(y.scalar_type(), type);
     EXPECT_TRUE(y.is_contiguous(layout));
     auto g = torch::randn_like(y);
     std::vector<torch::Tensor> inputs = {x, w};
@@ -70,10 +77,11 @@ void expect_float64_sums(const Case& c, const std::vector<int64_t>& weight_sizes
     auto y64 = exact(inputs64[0], inputs64[1], with_bias ? inputs64[2] : torch::Tensor());
     auto grads64 = torch::autograd::grad({y64}, inputs64, {g.to(torch::kDouble)});
 
-    EXPECT_LT(relative(y, y64), kBound);
+    EXPECT_LT(relative(y, y64), bound);
     const char* names[] = {"input", "weight", "bias"};
     for (size_t i = 0; i < grads.size(); ++i) {
-      EXPECT_LT(relative(grads[i], grads64[i]), kBound) << names[i] << " gradient";
+      EXPECT_EQ(grads[i].scalar_type(), type) << names[i] << " gradient";
+      EXPECT_LT(relative(grads[i], grads64[i]), bound) << names[i] << " gradient";
     }
   }
 }
@@ -88,6 +96,31 @@ TEST_P(ThinConvTransposeTest, MatchesConvTranspose2dToFloatRounding) {
     expect_float64_sums(c, {c.in, c.out, 5, 5}, {c.batch, c.out, 2 * c.h, 2 * c.w}, format,
                         thin_layer_conv_transpose, transposed);
   }
+}
+
+// In bf16 (the GEMM form's narrow layers under bf16 autocast): the same, within bf16 rounding.
+TEST_P(ThinConvTransposeTest, Bf16MatchesConvTranspose2dToBf16Rounding) {
+  const Case c = GetParam();
+  for (const auto format : {torch::MemoryFormat::Contiguous, torch::MemoryFormat::ChannelsLast}) {
+    torch::manual_seed(15);
+    expect_float64_sums(c, {c.in, c.out, 5, 5}, {c.batch, c.out, 2 * c.h, 2 * c.w}, format,
+                        thin_layer_conv_transpose, transposed, torch::kBFloat16);
+  }
+}
+
+// The bf16 kernel is the fp32 kernel on the operands' values, its output rounded to bf16 once:
+// bit for bit.
+TEST_P(ThinConvTransposeTest, Bf16KernelRoundsTheFp32SumsOnce) {
+  const Case c = GetParam();
+  torch::manual_seed(16);
+  const auto x = torch::randn({c.batch, c.in, c.h, c.w}).to(torch::kBFloat16);
+  const auto w = (torch::randn({c.in, c.out, 5, 5}) * 0.1).to(torch::kBFloat16);
+  const auto b = torch::randn({c.out}).to(torch::kBFloat16);
+  const auto y = thin_conv_transpose(x, w, b);
+  EXPECT_EQ(y.scalar_type(), torch::kBFloat16);
+  EXPECT_TRUE(y.is_contiguous(torch::MemoryFormat::ChannelsLast));
+  const auto y32 = thin_conv_transpose(x.to(torch::kFloat), w.to(torch::kFloat), b.to(torch::kFloat));
+  EXPECT_TRUE(torch::equal(y, y32.to(torch::kBFloat16)));
 }
 
 // The forward kernel alone, with no autograd: the same output, in channels-last layout.
@@ -117,6 +150,15 @@ TEST_P(ThinConvTest, MatchesConv2dToFloatRounding) {
     torch::manual_seed(13);
     expect_float64_sums(c, {c.out, c.in, 5, 5}, {c.batch, c.out, c.h / 2, c.w / 2}, format,
                         thin_layer_conv, conv);
+  }
+}
+
+TEST_P(ThinConvTest, Bf16MatchesConv2dToBf16Rounding) {
+  const Case c = GetParam();
+  for (const auto format : {torch::MemoryFormat::Contiguous, torch::MemoryFormat::ChannelsLast}) {
+    torch::manual_seed(17);
+    expect_float64_sums(c, {c.out, c.in, 5, 5}, {c.batch, c.out, c.h / 2, c.w / 2}, format,
+                        thin_layer_conv, conv, torch::kBFloat16);
   }
 }
 
@@ -159,10 +201,14 @@ TEST(ThinConvTransposeTest, AppliesOnlyWhereItComputesTheLayer) {
   EXPECT_FALSE(thin_conv_transpose_applies(x, torch::zeros({128, 3, 4, 4})));  // 4x4 kernel
   EXPECT_FALSE(thin_conv_transpose_applies(x, torch::zeros({64, 3, 5, 5})));   // channels mismatch
   EXPECT_FALSE(thin_conv_transpose_applies(x.to(torch::kDouble), w.to(torch::kDouble)));
-  EXPECT_FALSE(thin_conv_transpose_applies(x.to(torch::kBFloat16), w.to(torch::kBFloat16)));
+  EXPECT_TRUE(thin_conv_transpose_applies(x.to(torch::kBFloat16), w.to(torch::kBFloat16)));
+  EXPECT_FALSE(thin_conv_transpose_applies(x.to(torch::kBFloat16), w));  // types differ
+  EXPECT_FALSE(thin_conv_transpose_applies(x, w.to(torch::kBFloat16)));
   EXPECT_THROW(thin_conv_transpose(x, torch::zeros({128, 5, 5, 5}), torch::Tensor()), c10::Error);
   EXPECT_THROW(thin_conv_transpose(x, w, torch::zeros({4})), c10::Error);  // bias of 3 outputs
   EXPECT_THROW(thin_conv_transpose(x, w, torch::zeros({3}, torch::kDouble)), c10::Error);
+  EXPECT_THROW(thin_conv_transpose(x, w, torch::zeros({3}, torch::kBFloat16)), c10::Error);
+  EXPECT_THROW(thin_conv_transpose(x.to(torch::kBFloat16), w, torch::Tensor()), c10::Error);
   EXPECT_NO_THROW(thin_conv_transpose(x, w, torch::zeros({3})));
   EXPECT_THROW(
       thin_layer_conv_transpose(x.to(torch::kDouble), w.to(torch::kDouble), torch::Tensor()),
@@ -180,6 +226,8 @@ TEST(ThinConvTest, AppliesOnlyWhereItComputesTheLayer) {
   EXPECT_FALSE(thin_conv_applies(x, torch::zeros({64, 3, 4, 4})));   // 4x4 kernel
   EXPECT_FALSE(thin_conv_applies(torch::zeros({1, 1, 32, 32}), w));  // channels mismatch
   EXPECT_FALSE(thin_conv_applies(x.to(torch::kDouble), w.to(torch::kDouble)));
+  EXPECT_TRUE(thin_conv_applies(x.to(torch::kBFloat16), w.to(torch::kBFloat16)));
+  EXPECT_FALSE(thin_conv_applies(x.to(torch::kBFloat16), w));  // types differ
   EXPECT_THROW(thin_layer_conv(torch::zeros({1, 3, 31, 32}), w, torch::Tensor()), c10::Error);
 }
 

@@ -69,10 +69,25 @@ torch::Tensor gemm_conv_transpose(const torch::Tensor& x, const torch::Tensor& w
 torch::Tensor gemm_conv(const torch::Tensor& x, const torch::Tensor& weight,
                         const torch::Tensor& bias, GemmTaps taps = gemm_taps_for_cpu());
 
+// Which kernels the narrow layers the direct form takes (G's last, D's first:
+// thin_conv_transpose.h) run on in bf16 training: LibTorch's (oneDNN's bf16 kernels), or the direct
+// form on autocast's bf16 operands (fp32 sums, rounded once). Batch 128, 2 threads, ms per step
+// for both layers, forward and backward, under LibTorch's profiler: on an Intel Xeon capped to
+// avx512_core_bf16 kernels 45.3 with oneDNN's against 28.4 direct (G's last forward pass alone
+// took 15.6 in oneDNN's kernel, the direct form's two calls, that pass and D's first input
+// gradient, 6.9 together); with AMX 13.8 against 17.1 (oneDNN's AMX kernels run G's last forward
+// pass in 1.9).
+enum class NarrowLayers { kLibTorch, kDirect };
+// kLibTorch on a CPU whose bf16 runs on AMX (cpu_has_amx_bf16, precision.h), else kDirect.
+NarrowLayers narrow_layers_for_cpu();
+
 // The layers' forward passes: under native CPU bf16 autocast (gemm_conv_applies), the GEMM form on
-// the input, weight and bias cast to bf16, with a bf16 output, as autocast's convolutions;
-// elsewhere conv_forward's and conv_transpose_forward's (precision.h).
-torch::Tensor gemm_layer_forward(torch::nn::ConvTranspose2d& layer, const torch::Tensor& x);
-torch::Tensor gemm_layer_forward(torch::nn::Conv2d& layer, const torch::Tensor& x);
+// the input, weight and bias cast to bf16, with a bf16 output, as autocast's convolutions; in
+// training there with NarrowLayers::kDirect, the narrow layers the direct form takes in that form
+// on the same bf16 operands; elsewhere conv_forward's and conv_transpose_forward's (precision.h).
+torch::Tensor gemm_layer_forward(torch::nn::ConvTranspose2d& layer, const torch::Tensor& x,
+                                 NarrowLayers narrow = narrow_layers_for_cpu());
+torch::Tensor gemm_layer_forward(torch::nn::Conv2d& layer, const torch::Tensor& x,
+                                 NarrowLayers narrow = narrow_layers_for_cpu());
 
 }  // namespace dcgan

@@ -10,6 +10,11 @@
 // Output pixel (2m + p, 2n + q) takes the kernel taps of parity p along y and q along x (3 taps for
 // parity 0, 2 for parity 1; phase_conv_transpose.h), each against the input pixel it lands from,
 // so each output pixel is a dot product of at most 9 input pixels' channels with the taps' weights.
+//
+// In bf16 (the GEMM form's narrow layers under native bf16 autocast without AMX, gemm_conv.h) the
+// operands' values are summed in fp32 and the output rounded to bf16 once, as oneDNN's bf16
+// kernels do, which without AMX run these layers at a fraction of the fp32 loop's rate; the other
+// gradients stay LibTorch's bf16 kernels.
 #pragma once
 
 #include <torch/torch.h>
@@ -21,13 +26,13 @@ namespace dcgan {
 // The most output channels the direct form takes.
 constexpr int64_t kThinMaxOutChannels = 4;
 
-// Whether thin_conv_transpose computes this layer: a CPU fp32 input (N, in, H, W) and a weight
-// (in, out, 5, 5) with at most kThinMaxOutChannels outputs.
+// Whether thin_conv_transpose computes this layer: a CPU input (N, in, H, W) and a weight
+// (in, out, 5, 5) with at most kThinMaxOutChannels outputs, both fp32 or both bf16.
 bool thin_conv_transpose_applies(const torch::Tensor& x, const torch::Tensor& weight);
 
 // conv_transpose2d(x, weight, bias) with stride 2, padding 2 and output padding 1, forward only
 // (no autograd: the callers' Functions give the gradients): the output (N, out, 2H, 2W) in
-// channels-last layout. x in any layout; bias may be undefined.
+// channels-last layout and x's type. x in any layout; bias may be undefined, else of x's type.
 torch::Tensor thin_conv_transpose(const torch::Tensor& x, const torch::Tensor& weight,
                                   const torch::Tensor& bias);
 
@@ -37,9 +42,9 @@ torch::Tensor thin_conv_transpose(const torch::Tensor& x, const torch::Tensor& w
 torch::Tensor thin_layer_conv_transpose(const torch::Tensor& x, const torch::Tensor& weight,
                                         const torch::Tensor& bias);
 
-// Whether thin_layer_conv computes conv2d(x, weight) with stride 2 and padding 2: a CPU fp32
-// input (N, in, H, W) with even H and W and a weight (out, in, 5, 5) with at most
-// kThinMaxOutChannels inputs.
+// Whether thin_layer_conv computes conv2d(x, weight) with stride 2 and padding 2: a CPU input
+// (N, in, H, W) with even H and W and a weight (out, in, 5, 5) with at most kThinMaxOutChannels
+// inputs, both fp32 or both bf16.
 bool thin_conv_applies(const torch::Tensor& x, const torch::Tensor& weight);
 
 // That convolution, differentiable in all three: the output and the weight's and bias's gradients
