@@ -5,6 +5,7 @@
 #include <string>
 
 #include "dcgan/error.h"
+#include "dcgan/model/batch_norm_leaky_relu.h"
 #include "dcgan/model/gemm_conv.h"
 #include "dcgan/model/precision.h"
 #include "dcgan/model/winograd_conv_transpose.h"
@@ -95,6 +96,18 @@ std::optional<UpconvKind> parse_upconv_kind(const std::string& name) {
 namespace {
 // Stages between 4x4 and the image: 3 for 32x32, 4 for 64x64.
 int64_t stages_for(int64_t image_size) { return image_size == 64 ? 4 : 3; }
+
+// leaky_relu(bn(x)): in one pass each way on the CPU in training (batch_norm_leaky_relu.h), else
+// batch norm (over the global batch where `sync`) and leaky ReLU as LibTorch's layers.
+torch::Tensor batch_norm_then_leaky_relu(torch::nn::BatchNorm2dImpl& bn, const BatchNormSync* sync,
+                                         const torch::Tensor& x, double slope) {
+  if (sync == nullptr && batch_norm_leaky_relu_applies(x, bn)) {
+    return batch_norm_leaky_relu(x, bn, slope);
+  }
+  namespace F = torch::nn::functional;
+  return F::leaky_relu(sync != nullptr ? sync_batch_norm(x, bn, *sync) : bn.forward(x),
+                       F::LeakyReLUFuncOptions().negative_slope(slope));
+}
 }  // namespace
 
 GeneratorImpl::GeneratorImpl(const ModelOptions& options, int64_t channels, UpconvKind upconv)
@@ -143,8 +156,8 @@ torch::Tensor GeneratorImpl::upconv(size_t index, const torch::Tensor& x) {
              : phase_[index]->forward(x);
 }
 
-torch::Tensor GeneratorImpl::norm(torch::nn::BatchNorm2d& bn, const torch::Tensor& x) {
-  return bn_sync_ ? sync_batch_norm(x, *bn, *bn_sync_) : bn->forward(x);
+torch::Tensor GeneratorImpl::norm_leaky_relu(torch::nn::BatchNorm2d& bn, const torch::Tensor& x) {
+  return batch_norm_then_leaky_relu(*bn, bn_sync_.get(), x, slope_);
 }
 
 torch::Tensor GeneratorImpl::forward(const torch::Tensor& z) {
@@ -154,9 +167,9 @@ torch::Tensor GeneratorImpl::forward(const torch::Tensor& z) {
   if (upconv_ == UpconvKind::kGemm && gemm_conv_active()) {
     x = x.contiguous(torch::MemoryFormat::ChannelsLast);
   }
-  x = F::leaky_relu(norm(bn1_, x), lrelu);
+  x = norm_leaky_relu(bn1_, x);
   for (size_t i = 0; i < bns_.size(); ++i) {
-    x = F::leaky_relu(norm(bns_[i], upconv(i, x)), lrelu);  // (N, g/2, 8, 8), (N, g/4, 16, 16), ..
+    x = norm_leaky_relu(bns_[i], upconv(i, x));  // (N, g/2, 8, 8), (N, g/4, 16, 16), ..
   }
   return torch::tanh(upconv(bns_.size(), x));  // (N, C, S, S)
 }
@@ -184,8 +197,9 @@ DiscriminatorImpl::DiscriminatorImpl(const ModelOptions& options, int64_t channe
   fc_ = register_module("fc", torch::nn::Linear(4 * 4 * in, 1));
 }
 
-torch::Tensor DiscriminatorImpl::norm(torch::nn::BatchNorm2d& bn, const torch::Tensor& x) {
-  return bn_sync_ ? sync_batch_norm(x, *bn, *bn_sync_) : bn->forward(x);
+torch::Tensor DiscriminatorImpl::norm_leaky_relu(torch::nn::BatchNorm2d& bn,
+                                                 const torch::Tensor& x) {
+  return batch_norm_then_leaky_relu(*bn, bn_sync_.get(), x, slope_);
 }
 
 torch::Tensor DiscriminatorImpl::conv(size_t index, const torch::Tensor& x) {
@@ -206,7 +220,7 @@ torch::Tensor DiscriminatorImpl::forward(const torch::Tensor& x) {
     // flatten in that order, and leaky ReLU's and batch norm's backward passes between tensors of
     // two layouts are many times slower.
     if (i + 1 == convs_.size()) y = y.contiguous();
-    h = F::leaky_relu(norm(bns_[i - 1], y), lrelu);
+    h = norm_leaky_relu(bns_[i - 1], y);
   }
   return linear_forward(fc_, h.flatten(1));  // (N, 1)
 }

@@ -68,7 +68,8 @@ class GeneratorImpl : public torch::nn::Module {
 
  private:
   torch::Tensor upconv(size_t index, const torch::Tensor& x);
-  torch::Tensor norm(torch::nn::BatchNorm2d& bn, const torch::Tensor& x);
+  // leaky_relu(bn(x)) (batch_norm_then_leaky_relu).
+  torch::Tensor norm_leaky_relu(torch::nn::BatchNorm2d& bn, const torch::Tensor& x);
 
   std::shared_ptr<const BatchNormSync> bn_sync_;
 
@@ -105,7 +106,8 @@ class DiscriminatorImpl : public torch::nn::Module {
 
  private:
   torch::Tensor conv(size_t index, const torch::Tensor& x);
-  torch::Tensor norm(torch::nn::BatchNorm2d& bn, const torch::Tensor& x);
+  // leaky_relu(bn(x)) (batch_norm_then_leaky_relu).
+  torch::Tensor norm_leaky_relu(torch::nn::BatchNorm2d& bn, const torch::Tensor& x);
 
   std::shared_ptr<const BatchNormSync> bn_sync_;
   UpconvKind upconv_;
