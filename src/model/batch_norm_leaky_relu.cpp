@@ -113,24 +113,24 @@ struct Vec {
   typedef uint16_t h __attribute__((vector_size(2 * L)));
 };
 
+// (Vectors pass by reference: these are inlined into each compiled copy, and a vector passed by
+// value to a function compiled without its instructions would change the ABI.)
 template <int L>
-DCGAN_ALWAYS_INLINE typename Vec<L>::f vload(const float* p) {
-  typename Vec<L>::f v;
+DCGAN_ALWAYS_INLINE void vload(typename Vec<L>::f& v, const float* p) {
   std::memcpy(&v, p, sizeof v);
-  return v;
 }
 template <int L>
-DCGAN_ALWAYS_INLINE typename Vec<L>::f vload(const c10::BFloat16* p) {
+DCGAN_ALWAYS_INLINE void vload(typename Vec<L>::f& v, const c10::BFloat16* p) {
   typename Vec<L>::h h;
   std::memcpy(&h, p, sizeof h);
-  return (typename Vec<L>::f)(__builtin_convertvector(h, typename Vec<L>::u) << 16);
+  v = (typename Vec<L>::f)(__builtin_convertvector(h, typename Vec<L>::u) << 16);
 }
 template <int L>
-DCGAN_ALWAYS_INLINE void vstore(float* p, typename Vec<L>::f v) {
+DCGAN_ALWAYS_INLINE void vstore(float* p, const typename Vec<L>::f& v) {
   std::memcpy(p, &v, sizeof v);
 }
 template <int L>
-DCGAN_ALWAYS_INLINE void vstore(c10::BFloat16* p, typename Vec<L>::f v) {
+DCGAN_ALWAYS_INLINE void vstore(c10::BFloat16* p, const typename Vec<L>::f& v) {
   using U = typename Vec<L>::u;
   const U bits = (U)v;
   const U nan = (U)(v != v);  // all ones for a NaN
@@ -138,33 +138,35 @@ DCGAN_ALWAYS_INLINE void vstore(c10::BFloat16* p, typename Vec<L>::f v) {
   const typename Vec<L>::h h = __builtin_convertvector(r, typename Vec<L>::h);
   std::memcpy(p, &h, sizeof h);
 }
-#else
-#define DCGAN_BN_VECTORS 0
-#endif
-
-// The element-wise arithmetic, for a float or a vector of them (F), the channel constants as F.
-template <class F>
-DCGAN_ALWAYS_INLINE F leaky(F u, float slope) {
-  return u > 0.f ? u : u * slope;
-}
-template <class F>
-DCGAN_ALWAYS_INLINE F leaky_grad(F u, F d, float slope) {
-  return u > 0.f ? d : d * slope;
-}
 
 // A channel constant for the values from channel c on: one per lane along NHWC rows (channels
 // c, c + 1, ..), the same in every lane along an NCHW plane (channel c).
 template <int L, bool kRows>
-DCGAN_ALWAYS_INLINE auto lanes(const float* __restrict a, int64_t c) {
-#if DCGAN_BN_VECTORS
+DCGAN_ALWAYS_INLINE void lanes(typename Vec<L>::f& v, const float* __restrict a, int64_t c) {
   if constexpr (kRows) {
-    return vload<L>(a + c);
+    vload<L>(v, a + c);
   } else {
-    return typename Vec<L>::f{} + a[c];
+    v = typename Vec<L>::f{} + a[c];
   }
+}
 #else
-  return a[c];
+#define DCGAN_BN_VECTORS 0
 #endif
+
+// The element-wise arithmetic, for a float or a vector of them (F).
+template <class F>
+DCGAN_ALWAYS_INLINE void leaky(F& z, const F& u, float slope) {
+  z = u > 0.f ? u : u * slope;
+}
+template <class F>
+DCGAN_ALWAYS_INLINE void leaky_grad(F& dy, const F& u, const F& d, float slope) {
+  dy = u > 0.f ? d : d * slope;
+}
+// The input gradient from dy, with the channel's constants.
+template <class F>
+DCGAN_ALWAYS_INLINE void input_grad(F& dx, const F& dy, const F& v, const F& mean, const F& invstd,
+                                    const F& mean_dy, const F& k_xhat, const F& gain) {
+  dx = (dy - mean_dy - (v - mean) * invstd * k_xhat) * gain;
 }
 
 // Values [base, base + len) of channels c0, c0 + 1, .. (NHWC) or c0 (NCHW): out = forward or
@@ -175,44 +177,56 @@ DCGAN_ALWAYS_INLINE void values_segment(const Consts k, const T* __restrict x,
                                         int64_t len, int64_t c0) {
   int64_t i = 0;
 #if DCGAN_BN_VECTORS
+  using F = typename Vec<L>::f;
   for (; i + L <= len; i += L) {
     const int64_t c = kRows ? c0 + i : c0;
-    const auto v = vload<L>(x + base + i);
-    const auto u = v * lanes<L, kRows>(k.scale, c) + lanes<L, kRows>(k.shift, c);
+    F v, scale, shift, u, r;
+    vload<L>(v, x + base + i);
+    lanes<L, kRows>(scale, k.scale, c);
+    lanes<L, kRows>(shift, k.shift, c);
+    u = v * scale + shift;
     if constexpr (kForward) {
-      vstore<L>(out + base + i, leaky(u, k.slope));
+      leaky(r, u, k.slope);
     } else {
-      const auto dy = leaky_grad(u, vload<L>(dz + base + i), k.slope);
-      const auto xhat = (v - lanes<L, kRows>(k.mean, c)) * lanes<L, kRows>(k.invstd, c);
-      vstore<L>(out + base + i, (dy - lanes<L, kRows>(k.mean_dy, c) -
-                                 xhat * lanes<L, kRows>(k.k_xhat, c)) *
-                                    lanes<L, kRows>(k.gain, c));
+      F d, dy, mean, invstd, mean_dy, k_xhat, gain;
+      vload<L>(d, dz + base + i);
+      leaky_grad(dy, u, d, k.slope);
+      lanes<L, kRows>(mean, k.mean, c);
+      lanes<L, kRows>(invstd, k.invstd, c);
+      lanes<L, kRows>(mean_dy, k.mean_dy, c);
+      lanes<L, kRows>(k_xhat, k.k_xhat, c);
+      lanes<L, kRows>(gain, k.gain, c);
+      input_grad(r, dy, v, mean, invstd, mean_dy, k_xhat, gain);
     }
+    vstore<L>(out + base + i, r);
   }
 #endif
   for (; i < len; ++i) {
     const int64_t c = kRows ? c0 + i : c0;
     const float v = load(x + base + i);
     const float u = v * k.scale[c] + k.shift[c];
+    float r;
     if constexpr (kForward) {
-      store(out + base + i, leaky(u, k.slope));
+      leaky(r, u, k.slope);
     } else {
-      const float dy = leaky_grad(u, load(dz + base + i), k.slope);
-      const float xhat = (v - k.mean[c]) * k.invstd[c];
-      store(out + base + i, (dy - k.mean_dy[c] - xhat * k.k_xhat[c]) * k.gain[c]);
+      float dy;
+      leaky_grad(dy, u, load(dz + base + i), k.slope);
+      input_grad(r, dy, v, k.mean[c], k.invstd[c], k.mean_dy[c], k.k_xhat[c], k.gain[c]);
     }
+    store(out + base + i, r);
   }
 }
 
 // The two summands of a value (or a vector of them) for the sums: x and x^2, or dy and dy * xhat.
 template <bool kStatistics, class F>
-DCGAN_ALWAYS_INLINE void terms(F v, F d, F scale, F shift, F mean, F invstd, float slope, F& a,
-                               F& b) {
+DCGAN_ALWAYS_INLINE void terms(F& a, F& b, const F& v, const F& d, const F& scale, const F& shift,
+                               const F& mean, const F& invstd, float slope) {
   if constexpr (kStatistics) {
     a = v;
     b = v * v;
   } else {
-    a = leaky_grad(v * scale + shift, d, slope);
+    const F u = v * scale + shift;
+    leaky_grad(a, u, d, slope);
     b = a * ((v - mean) * invstd);
   }
 }
@@ -226,26 +240,35 @@ DCGAN_ALWAYS_INLINE void row_sums(const Consts k, const T* __restrict x, const T
 #if DCGAN_BN_VECTORS
   using F = typename Vec<L>::f;
   for (; c + L <= C; c += L) {
-    F a, b;
-    const F v = vload<L>(x + base + c);
+    F v, a, b, s1, s2;
+    vload<L>(v, x + base + c);
     if constexpr (kStatistics) {
-      terms<true>(v, v, v, v, v, v, 0.f, a, b);
+      terms<true>(a, b, v, v, v, v, v, v, 0.f);
     } else {
-      terms<false>(v, vload<L>(dz + base + c), vload<L>(k.scale + c), vload<L>(k.shift + c),
-                   vload<L>(k.mean + c), vload<L>(k.invstd + c), k.slope, a, b);
+      F d, scale, shift, mean, invstd;
+      vload<L>(d, dz + base + c);
+      vload<L>(scale, k.scale + c);
+      vload<L>(shift, k.shift + c);
+      vload<L>(mean, k.mean + c);
+      vload<L>(invstd, k.invstd + c);
+      terms<false>(a, b, v, d, scale, shift, mean, invstd, k.slope);
     }
-    vstore<L>(p1 + c, vload<L>(p1 + c) + a);
-    vstore<L>(p2 + c, vload<L>(p2 + c) + b);
+    vload<L>(s1, p1 + c);
+    vload<L>(s2, p2 + c);
+    s1 += a;
+    s2 += b;
+    vstore<L>(p1 + c, s1);
+    vstore<L>(p2 + c, s2);
   }
 #endif
   for (; c < C; ++c) {
     float a, b;
     const float v = load(x + base + c);
     if constexpr (kStatistics) {
-      terms<true>(v, v, v, v, v, v, 0.f, a, b);
+      terms<true>(a, b, v, v, v, v, v, v, 0.f);
     } else {
-      terms<false>(v, load(dz + base + c), k.scale[c], k.shift[c], k.mean[c], k.invstd[c],
-                   k.slope, a, b);
+      terms<false>(a, b, v, load(dz + base + c), k.scale[c], k.shift[c], k.mean[c], k.invstd[c],
+                   k.slope);
     }
     p1[c] += a;
     p2[c] += b;
@@ -262,12 +285,17 @@ DCGAN_ALWAYS_INLINE void plane_sums(const Consts k, const T* __restrict x, const
   const float mean = kStatistics ? 0.f : k.mean[c], invstd = kStatistics ? 0.f : k.invstd[c];
 #if DCGAN_BN_VECTORS
   using F = typename Vec<L>::f;
+  const F vscale = F{} + scale, vshift = F{} + shift, vmean = F{} + mean, vinvstd = F{} + invstd;
   F l1{}, l2{};
   for (; i + L <= S; i += L) {
-    F a, b;
-    const F v = vload<L>(x + base + i);
-    terms<kStatistics>(v, kStatistics ? v : vload<L>(dz + base + i), F{} + scale, F{} + shift,
-                       F{} + mean, F{} + invstd, k.slope, a, b);
+    F v, d, a, b;
+    vload<L>(v, x + base + i);
+    if constexpr (kStatistics) {
+      d = v;
+    } else {
+      vload<L>(d, dz + base + i);
+    }
+    terms<kStatistics>(a, b, v, d, vscale, vshift, vmean, vinvstd, k.slope);
     l1 += a;
     l2 += b;
   }
@@ -279,8 +307,8 @@ DCGAN_ALWAYS_INLINE void plane_sums(const Consts k, const T* __restrict x, const
   for (; i < S; ++i) {
     float a, b;
     const float v = load(x + base + i);
-    terms<kStatistics>(v, kStatistics ? v : load(dz + base + i), scale, shift, mean, invstd,
-                       k.slope, a, b);
+    terms<kStatistics>(a, b, v, kStatistics ? v : load(dz + base + i), scale, shift, mean, invstd,
+                       k.slope);
     t1 += a;
     t2 += b;
   }

@@ -161,8 +161,6 @@ torch::Tensor GeneratorImpl::norm_leaky_relu(torch::nn::BatchNorm2d& bn, const t
 }
 
 torch::Tensor GeneratorImpl::forward(const torch::Tensor& z) {
-  namespace F = torch::nn::functional;
-  const auto lrelu = F::LeakyReLUFuncOptions().negative_slope(slope_);
   auto x = linear_forward(fc_, z).view({-1, g_channels_, 4, 4});  // (N, g, 4, 4)
   if (upconv_ == UpconvKind::kGemm && gemm_conv_active()) {
     x = x.contiguous(torch::MemoryFormat::ChannelsLast);

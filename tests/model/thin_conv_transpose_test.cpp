@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 #include <torch/torch.h>
+#include <torch/version.h>
 
 #include <cstdint>
 #include <vector>
@@ -99,7 +100,11 @@ TEST_P(ThinConvTransposeTest, MatchesConvTranspose2dToFloatRounding) {
 }
 
 // In bf16 (the GEMM form's narrow layers under bf16 autocast): the same, within bf16 rounding.
+// Only with LibTorch 2, the one that runs it (gemm_conv.h): 1.13's bf16 gradients of the
+// transposed layer, which the check takes from LibTorch, fail on some CPUs ("could not create a
+// descriptor for a dilated convolution").
 TEST_P(ThinConvTransposeTest, Bf16MatchesConvTranspose2dToBf16Rounding) {
+  if (TORCH_VERSION_MAJOR < 2) GTEST_SKIP() << "LibTorch 1.13 never runs the direct form in bf16";
   const Case c = GetParam();
   for (const auto format : {torch::MemoryFormat::Contiguous, torch::MemoryFormat::ChannelsLast}) {
     torch::manual_seed(15);

@@ -12,10 +12,11 @@
 //
 // The same function as batch_norm (training: the batch's statistics, the biased variance to
 // normalise, the unbiased one into running_var, momentum as BatchNorm2d's) then leaky_relu,
-// to fp32 rounding: the channels' sums are taken in double, each element's arithmetic in fp32, in
-// fixed blocks of pixels, so the result does not depend on the thread count. In bf16 the output
-// and the input gradient are rounded once from fp32, as LibTorch's bf16 batch norm and leaky ReLU
-// round their outputs (autocast leaves batch norm in its input's type).
+// to fp32 rounding: each element's arithmetic in fp32, the channels' sums in fp32 within fixed
+// blocks of pixels (256, or one NCHW plane) and in double across them, so the result does not
+// depend on the thread count. In bf16 the output and the input gradient are rounded once from
+// fp32, as LibTorch's bf16 batch norm and leaky ReLU round their outputs (autocast leaves batch
+// norm in its input's type).
 #pragma once
 
 #include <torch/torch.h>
