@@ -24,10 +24,9 @@
 namespace dcgan {
 namespace {
 
-// NHWC: pixels per block of the channels' partial sums (fixed, so that the sums do not depend
-// on how the blocks fall to threads). NCHW: lanes of a plane's partial sums.
+// NHWC: pixels per block of the channels' fp32 partial sums (fixed, so that the sums do not
+// depend on how the blocks fall to threads; NCHW: one plane per partial sum).
 constexpr int64_t kBlockRows = 256;
-constexpr int kLanes = 16;
 
 // N images of S = H*W pixels and C channels: NCHW planes of S values, or NHWC rows of C.
 struct Geometry {
@@ -53,8 +52,8 @@ inline uint32_t float_to_bits(float f) {
 }
 #endif
 
-// bf16 <-> fp32 as c10::BFloat16 converts (round to nearest even, NaN to 0x7FC0), written so that
-// the loops below vectorize.
+// bf16 <-> fp32 as c10::BFloat16 converts (round to nearest even, NaN to 0x7FC0), for the values
+// past the last whole vector (and everything where there are no vector types).
 DCGAN_ALWAYS_INLINE float load(const float* p) { return *p; }
 DCGAN_ALWAYS_INLINE float load(const c10::BFloat16* p) {
   return bits_to_float(static_cast<uint32_t>(p->x) << 16);
@@ -63,7 +62,8 @@ DCGAN_ALWAYS_INLINE void store(float* p, float v) { *p = v; }
 DCGAN_ALWAYS_INLINE void store(c10::BFloat16* p, float v) {
   const uint32_t u = float_to_bits(v);
   const uint32_t nan = 0u - static_cast<uint32_t>(v != v);  // all ones for a NaN
-  p->x = static_cast<uint16_t>((((u + 0x7FFFu + ((u >> 16) & 1u)) & ~nan) | (0x7FC00000u & nan)) >> 16);
+  const uint32_t rounded = u + 0x7FFFu + ((u >> 16) & 1u);
+  p->x = static_cast<uint16_t>(((rounded & ~nan) | (0x7FC00000u & nan)) >> 16);
 }
 
 // One pass over the values, for a range of its units: NHWC blocks of rows (sums) or rows
@@ -342,8 +342,7 @@ DCGAN_ALWAYS_INLINE void sums_range(const Job<T>& j, const Consts k, int64_t beg
 }
 
 template <int L, bool kForward, typename T>
-DCGAN_ALWAYS_INLINE void values_range(const Job<T>& j, const Consts k, int64_t begin,
-                                      int64_t end) {
+DCGAN_ALWAYS_INLINE void values_range(const Job<T>& j, const Consts k, int64_t begin, int64_t end) {
   const Geometry g = j.g;
   if (g.rows) {
     for (int64_t r = begin; r < end; ++r) {
@@ -375,7 +374,7 @@ DCGAN_ALWAYS_INLINE void run_range(const Job<T>& j, int64_t begin, int64_t end) 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 template <typename T>
 __attribute__((target("avx512f,avx512bw"))) void run_avx512(const Job<T>& j, int64_t begin,
-                                                             int64_t end) {
+                                                            int64_t end) {
   run_range<16>(j, begin, end);
 }
 template <typename T>
@@ -482,8 +481,7 @@ torch::MemoryFormat layout_of(const torch::Tensor& x) {
 }
 
 Geometry geometry_of(const torch::Tensor& x, torch::MemoryFormat layout) {
-  return {x.size(0), x.size(1), x.size(2) * x.size(3),
-          layout == torch::MemoryFormat::ChannelsLast};
+  return {x.size(0), x.size(1), x.size(2) * x.size(3), layout == torch::MemoryFormat::ChannelsLast};
 }
 
 // The batch's mean and biased variance per channel (double), x in `layout` already.
@@ -542,27 +540,27 @@ class BatchNormLeakyReluFunction : public torch::autograd::Function<BatchNormLea
     std::vector<double> sum_dy(g.c), sum_dy_xhat(g.c);
     torch::Tensor dx;
     dispatch(x, [&](auto tag) {
-          using T = decltype(tag);
-          auto j = job<T>(Op::kSums, g, x, &k, s);
-          j.dz = dz.data_ptr<T>();
-          run(j, sum_dy.data(), sum_dy_xhat.data());
-          if (!ctx->needs_input_grad(0)) return;
-          const double m = static_cast<double>(g.count());
-          std::vector<float> mean_dy(g.c), k_xhat(g.c), gain(g.c);
-          const float* w = weight.data_ptr<float>();
-          for (int64_t c = 0; c < g.c; ++c) {
-            mean_dy[c] = static_cast<float>(sum_dy[c] / m);
-            k_xhat[c] = static_cast<float>(sum_dy_xhat[c] / m);
-            gain[c] = w[c] * k.invstd[c];
-          }
-          dx = at::empty(x.sizes(), x.options(), layout);
-          j.op = Op::kInputGrad;
-          j.out = dx.data_ptr<T>();
-          j.mean_dy = mean_dy.data();
-          j.k_xhat = k_xhat.data();
-          j.gain = gain.data();
-          run(j);
-        });
+      using T = decltype(tag);
+      auto j = job<T>(Op::kSums, g, x, &k, s);
+      j.dz = dz.data_ptr<T>();
+      run(j, sum_dy.data(), sum_dy_xhat.data());
+      if (!ctx->needs_input_grad(0)) return;
+      const double m = static_cast<double>(g.count());
+      std::vector<float> mean_dy(g.c), k_xhat(g.c), gain(g.c);
+      const float* w = weight.data_ptr<float>();
+      for (int64_t c = 0; c < g.c; ++c) {
+        mean_dy[c] = static_cast<float>(sum_dy[c] / m);
+        k_xhat[c] = static_cast<float>(sum_dy_xhat[c] / m);
+        gain[c] = w[c] * k.invstd[c];
+      }
+      dx = at::empty(x.sizes(), x.options(), layout);
+      j.op = Op::kInputGrad;
+      j.out = dx.data_ptr<T>();
+      j.mean_dy = mean_dy.data();
+      j.k_xhat = k_xhat.data();
+      j.gain = gain.data();
+      run(j);
+    });
     auto to_tensor = [&](const std::vector<double>& v) {
       return torch::tensor(std::vector<float>(v.begin(), v.end()), weight.options());
     };
@@ -595,7 +593,8 @@ torch::Tensor batch_norm_leaky_relu(const torch::Tensor& x, torch::nn::BatchNorm
   TORCH_CHECK(batch_norm_leaky_relu_applies(x, bn),
               "batch_norm_leaky_relu: needs a batch norm in training with affine weights, running "
               "statistics and a momentum, and a CPU input (N, ",
-              bn.options.num_features(), ", H, W) in fp32 or bf16 with more than one value per "
+              bn.options.num_features(),
+              ", H, W) in fp32 or bf16 with more than one value per "
               "channel");
   const auto layout = layout_of(x);
   const auto xc = x.contiguous(layout);

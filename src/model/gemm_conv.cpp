@@ -472,8 +472,8 @@ torch::Tensor bf16_or_none(const torch::Tensor& t) {
   return t.defined() ? t.to(at::kBFloat16) : torch::Tensor();
 }
 
-// Whether gemm_layer_forward gives narrow layers to the direct form (thin_conv_transpose.h) in bf16:
-// kDirect, training (as the Winograd form's narrow layers) under native bf16 autocast; which
+// Whether gemm_layer_forward gives narrow layers to the direct form (thin_conv_transpose.h) in
+// bf16: kDirect, training (as the Winograd form's narrow layers) under native bf16 autocast; which
 // layers, the direct form's own check says on autocast's bf16 operands.
 bool thin_in_bf16(NarrowLayers narrow) {
   return narrow == NarrowLayers::kDirect && torch::GradMode::is_enabled() &&

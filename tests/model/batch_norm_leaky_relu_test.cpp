@@ -59,65 +59,63 @@ struct Pass {
 // leaky_relu(bn(x)) and its gradients for the upstream gradient g, fused or as LibTorch's layers.
 Pass run(torch::nn::BatchNorm2d& bn, const torch::Tensor& x, const torch::Tensor& g, bool fused) {
   const auto xg = x.detach().clone(x.suggest_memory_format()).requires_grad_(true);
-  const auto y = fused ? batch_norm_leaky_relu(xg, *bn, kSlope)
-                       : F::leaky_relu(bn->forward(xg), F::LeakyReLUFuncOptions().negative_slope(kSlope));
+  const auto y =
+      fused ? batch_norm_leaky_relu(xg, *bn, kSlope)
+            : F::leaky_relu(bn->forward(xg), F::LeakyReLUFuncOptions().negative_slope(kSlope));
   const auto grads = torch::autograd::grad({y}, {xg, bn->weight, bn->bias}, {g});
   return {y.detach(), grads[0], grads[1], grads[2]};
 }
 
-class BatchNormLeakyReluTest : public ::testing::TestWithParam<Shape> {};
-
-// fp32: the output, the three gradients and the running statistics as LibTorch's layers give them,
-// to fp32 rounding, in the input's layout.
-TEST_P(BatchNormLeakyReluTest, MatchesLibTorchsLayersInFp32) {
-  const Shape s = GetParam();
+// Both layouts of shape s, each under a trace naming the shape and layout: x and g drawn with
+// `seed` (x in `type`, g in `grad_type`), then check(x, g, format).
+template <class Check>
+void each_layout(const Shape& s, uint64_t seed, torch::ScalarType type, torch::ScalarType grad_type,
+                 const Check& check) {
   for (const auto format : {torch::MemoryFormat::Contiguous, torch::MemoryFormat::ChannelsLast}) {
     SCOPED_TRACE(::testing::Message()
-                 << s << (format == torch::MemoryFormat::ChannelsLast ? " channels-last" : " NCHW"));
-    torch::manual_seed(21);
-    const auto x = input(s, format, torch::kFloat);
-    const auto g = torch::randn(x.sizes()).contiguous(format);
-    auto fused_bn = make_bn(s.c, 5);
-    auto plain_bn = make_bn(s.c, 5);
-    const Pass fused = run(fused_bn, x, g, true);
-    const Pass plain = run(plain_bn, x, g, false);
-    EXPECT_TRUE(fused.y.is_contiguous(format));
-    EXPECT_TRUE(fused.gx.is_contiguous(format));
-    EXPECT_LE(relative(fused.y, plain.y), 1e-5);
-    EXPECT_LE(relative(fused.gx, plain.gx), 1e-4);
-    EXPECT_LE(relative(fused.gw, plain.gw), 1e-4);
-    EXPECT_LE(relative(fused.gb, plain.gb), 1e-5);
-    EXPECT_LE(relative(fused_bn->running_mean, plain_bn->running_mean), 1e-6);
-    EXPECT_LE(relative(fused_bn->running_var, plain_bn->running_var), 1e-6);
-    EXPECT_EQ(fused_bn->num_batches_tracked.item<int64_t>(), 1);
-    EXPECT_EQ(plain_bn->num_batches_tracked.item<int64_t>(), 1);
+                 << s
+                 << (format == torch::MemoryFormat::ChannelsLast ? " channels-last" : " NCHW"));
+    torch::manual_seed(seed);
+    const auto x = input(s, format, type);
+    const auto g = torch::randn(x.sizes()).to(grad_type).contiguous(format);
+    check(x, g, format);
   }
 }
 
-// bf16 (autocast leaves batch norm in its input's type): a bf16 output and input gradient within
-// bf16 rounding of LibTorch's bf16 layers, fp32 gradients of the weight and bias.
-TEST_P(BatchNormLeakyReluTest, MatchesLibTorchsLayersInBf16) {
+class BatchNormLeakyReluTest : public ::testing::TestWithParam<Shape> {};
+
+// The output, the three gradients and the running statistics as LibTorch's layers give them, in
+// the input's layout: in fp32 to fp32 rounding; in bf16 (autocast leaves batch norm in its input's
+// type) a bf16 output and input gradient within bf16 rounding, fp32 gradients of the weight and
+// bias.
+TEST_P(BatchNormLeakyReluTest, MatchesLibTorchsLayers) {
   const Shape s = GetParam();
-  for (const auto format : {torch::MemoryFormat::Contiguous, torch::MemoryFormat::ChannelsLast}) {
-    SCOPED_TRACE(::testing::Message()
-                 << s << (format == torch::MemoryFormat::ChannelsLast ? " channels-last" : " NCHW"));
-    torch::manual_seed(22);
-    const auto x = input(s, format, torch::kBFloat16);
-    const auto g = torch::randn(x.sizes()).to(torch::kBFloat16).contiguous(format);
-    auto fused_bn = make_bn(s.c, 6);
-    auto plain_bn = make_bn(s.c, 6);
-    const Pass fused = run(fused_bn, x, g, true);
-    const Pass plain = run(plain_bn, x, g, false);
-    EXPECT_EQ(fused.y.scalar_type(), torch::kBFloat16);
-    EXPECT_EQ(fused.gx.scalar_type(), torch::kBFloat16);
-    EXPECT_EQ(fused.gw.scalar_type(), torch::kFloat);
-    EXPECT_TRUE(fused.y.is_contiguous(format));
-    EXPECT_LE(relative(fused.y, plain.y), 2.0 / 256);
-    EXPECT_LE(relative(fused.gx, plain.gx), 4.0 / 256);
-    EXPECT_LE(relative(fused.gw, plain.gw), 4.0 / 256);
-    EXPECT_LE(relative(fused.gb, plain.gb), 4.0 / 256);
-    EXPECT_LE(relative(fused_bn->running_mean, plain_bn->running_mean), 1e-3);
-    EXPECT_LE(relative(fused_bn->running_var, plain_bn->running_var), 1e-3);
+  struct Bounds {
+    torch::ScalarType type;
+    double y, gx, gw, gb, stats;
+  };
+  for (const Bounds b :
+       {Bounds{torch::kFloat, 1e-5, 1e-4, 1e-4, 1e-5, 1e-6},
+        Bounds{torch::kBFloat16, 2.0 / 256, 4.0 / 256, 4.0 / 256, 4.0 / 256, 1e-3}}) {
+    each_layout(s, 21, b.type, b.type, [&](auto x, auto g, auto format) {
+      auto fused_bn = make_bn(s.c, 5);
+      auto plain_bn = make_bn(s.c, 5);
+      const Pass fused = run(fused_bn, x, g, true);
+      const Pass plain = run(plain_bn, x, g, false);
+      EXPECT_EQ(fused.y.scalar_type(), b.type);
+      EXPECT_EQ(fused.gx.scalar_type(), b.type);
+      EXPECT_EQ(fused.gw.scalar_type(), torch::kFloat);
+      EXPECT_TRUE(fused.y.is_contiguous(format));
+      EXPECT_TRUE(fused.gx.is_contiguous(format));
+      EXPECT_LE(relative(fused.y, plain.y), b.y);
+      EXPECT_LE(relative(fused.gx, plain.gx), b.gx);
+      EXPECT_LE(relative(fused.gw, plain.gw), b.gw);
+      EXPECT_LE(relative(fused.gb, plain.gb), b.gb);
+      EXPECT_LE(relative(fused_bn->running_mean, plain_bn->running_mean), b.stats);
+      EXPECT_LE(relative(fused_bn->running_var, plain_bn->running_var), b.stats);
+      EXPECT_EQ(fused_bn->num_batches_tracked.item<int64_t>(), 1);
+      EXPECT_EQ(plain_bn->num_batches_tracked.item<int64_t>(), 1);
+    });
   }
 }
 
@@ -126,12 +124,7 @@ TEST_P(BatchNormLeakyReluTest, MatchesLibTorchsLayersInBf16) {
 // even); and the weight's and bias's gradients are the same.
 TEST_P(BatchNormLeakyReluTest, Bf16RoundsTheFp32ResultsOnce) {
   const Shape s = GetParam();
-  for (const auto format : {torch::MemoryFormat::Contiguous, torch::MemoryFormat::ChannelsLast}) {
-    SCOPED_TRACE(::testing::Message()
-                 << s << (format == torch::MemoryFormat::ChannelsLast ? " channels-last" : " NCHW"));
-    torch::manual_seed(23);
-    const auto x = input(s, format, torch::kBFloat16);
-    const auto g = torch::randn(x.sizes()).to(torch::kBFloat16).contiguous(format);
+  each_layout(s, 23, torch::kBFloat16, torch::kBFloat16, [&](auto x, auto g, auto) {
     auto bn16 = make_bn(s.c, 7);
     auto bn32 = make_bn(s.c, 7);
     const Pass p16 = run(bn16, x, g, true);
@@ -141,7 +134,7 @@ TEST_P(BatchNormLeakyReluTest, Bf16RoundsTheFp32ResultsOnce) {
     EXPECT_TRUE(torch::equal(p16.gw, p32.gw));
     EXPECT_TRUE(torch::equal(p16.gb, p32.gb));
     EXPECT_TRUE(torch::equal(bn16->running_var, bn32->running_var));
-  }
+  });
 }
 
 INSTANTIATE_TEST_SUITE_P(Shapes, BatchNormLeakyReluTest, ::testing::ValuesIn(kShapes));
@@ -178,7 +171,8 @@ TEST(BatchNormLeakyReluFixedTest, InputGradientAlone) {
   frozen->weight.requires_grad_(false);
   frozen->bias.requires_grad_(false);
   const auto all = torch::autograd::grad({batch_norm_leaky_relu(x, *bn, kSlope)}, {x}, {g})[0];
-  const auto alone = torch::autograd::grad({batch_norm_leaky_relu(x, *frozen, kSlope)}, {x}, {g})[0];
+  const auto alone =
+      torch::autograd::grad({batch_norm_leaky_relu(x, *frozen, kSlope)}, {x}, {g})[0];
   EXPECT_TRUE(torch::equal(all, alone));
 }
 

@@ -124,7 +124,8 @@ TEST_P(ThinConvTransposeTest, Bf16KernelRoundsTheFp32SumsOnce) {
   const auto y = thin_conv_transpose(x, w, b);
   EXPECT_EQ(y.scalar_type(), torch::kBFloat16);
   EXPECT_TRUE(y.is_contiguous(torch::MemoryFormat::ChannelsLast));
-  const auto y32 = thin_conv_transpose(x.to(torch::kFloat), w.to(torch::kFloat), b.to(torch::kFloat));
+  const auto y32 =
+      thin_conv_transpose(x.to(torch::kFloat), w.to(torch::kFloat), b.to(torch::kFloat));
   EXPECT_TRUE(torch::equal(y, y32.to(torch::kBFloat16)));
 }
 
