@@ -36,35 +36,12 @@ struct Geometry {
   int64_t blocks() const { return (count() + kBlockRows - 1) / kBlockRows; }
 };
 
-#if defined(__GNUC__) || defined(__clang__)
-DCGAN_ALWAYS_INLINE float bits_to_float(uint32_t u) { return __builtin_bit_cast(float, u); }
-DCGAN_ALWAYS_INLINE uint32_t float_to_bits(float f) { return __builtin_bit_cast(uint32_t, f); }
-#else
-inline float bits_to_float(uint32_t u) {
-  float f;
-  std::memcpy(&f, &u, sizeof f);
-  return f;
-}
-inline uint32_t float_to_bits(float f) {
-  uint32_t u;
-  std::memcpy(&u, &f, sizeof u);
-  return u;
-}
-#endif
-
-// bf16 <-> fp32 as c10::BFloat16 converts (round to nearest even, NaN to 0x7FC0), for the values
-// past the last whole vector (and everything where there are no vector types).
+// Scalar loads and stores, for the values past the last whole vector (and everything where there
+// are no vector types): bf16 through c10::BFloat16's own conversions (round to nearest even).
 DCGAN_ALWAYS_INLINE float load(const float* p) { return *p; }
-DCGAN_ALWAYS_INLINE float load(const c10::BFloat16* p) {
-  return bits_to_float(static_cast<uint32_t>(p->x) << 16);
-}
+DCGAN_ALWAYS_INLINE float load(const c10::BFloat16* p) { return static_cast<float>(*p); }
 DCGAN_ALWAYS_INLINE void store(float* p, float v) { *p = v; }
-DCGAN_ALWAYS_INLINE void store(c10::BFloat16* p, float v) {
-  const uint32_t u = float_to_bits(v);
-  const uint32_t nan = 0u - static_cast<uint32_t>(v != v);  // all ones for a NaN
-  const uint32_t rounded = u + 0x7FFFu + ((u >> 16) & 1u);
-  p->x = static_cast<uint16_t>(((rounded & ~nan) | (0x7FC00000u & nan)) >> 16);
-}
+DCGAN_ALWAYS_INLINE void store(c10::BFloat16* p, float v) { *p = c10::BFloat16(v); }
 
 // One pass over the values, for a range of its units: NHWC blocks of rows (sums) or rows
 // (outputs); NCHW channels (sums) or planes (outputs).
@@ -75,21 +52,8 @@ enum class Op {
   kInputGrad,   // out = dx
 };
 
-template <typename T>
-struct Job {
-  Op op;
-  Geometry g;
-  const T* x;
-  const T* dz;
-  T* out;
-  const float *scale, *shift, *mean, *invstd, *mean_dy, *k_xhat, *gain;
-  float slope;
-  float* partial;          // NHWC sums: 2 * C per block
-  double *first, *second;  // NCHW sums: per channel
-};
-
-// The channel constants of a job as restrict-qualified locals, so that the loops below vectorize
-// (the output is never one of them).
+// A job's channel constants, restrict-qualified so that the loops below vectorize (the output is
+// never one of them).
 struct Consts {
   const float* __restrict scale;
   const float* __restrict shift;
@@ -101,9 +65,21 @@ struct Consts {
   float slope;
 };
 
+template <typename T>
+struct Job {
+  Op op;
+  Geometry g;
+  const T* x;
+  const T* dz;
+  T* out;
+  Consts k;
+  float* partial;          // NHWC sums: 2 * C per block
+  double *first, *second;  // NCHW sums: per channel
+};
+
 // Vectors of L floats (GCC's and Clang's vector extensions), and their loads and stores from
-// fp32 or bf16 memory (the conversions as the scalar ones above); scalar code where those are
-// missing.
+// fp32 or bf16 memory (bf16 as c10::BFloat16 converts: round to nearest even, NaN to 0x7FC0);
+// scalar code where those are missing.
 #if defined(__GNUC__) || defined(__clang__)
 #define DCGAN_BN_VECTORS 1
 template <int L>
@@ -358,7 +334,7 @@ DCGAN_ALWAYS_INLINE void values_range(const Job<T>& j, const Consts k, int64_t b
 // One range of a job's units, in vectors of L floats.
 template <int L, typename T>
 DCGAN_ALWAYS_INLINE void run_range(const Job<T>& j, int64_t begin, int64_t end) {
-  const Consts k{j.scale, j.shift, j.mean, j.invstd, j.mean_dy, j.k_xhat, j.gain, j.slope};
+  const Consts k = j.k;
   switch (j.op) {
     case Op::kStatistics:
       return sums_range<L, true>(j, k, begin, end);
@@ -463,12 +439,12 @@ Job<T> job(Op op, const Geometry& g, const torch::Tensor& x, const Channel* k, f
   j.g = g;
   j.x = x.data_ptr<T>();
   if (k != nullptr) {
-    j.scale = k->scale.data();
-    j.shift = k->shift.data();
-    j.mean = k->mean.data();
-    j.invstd = k->invstd.data();
+    j.k.scale = k->scale.data();
+    j.k.shift = k->shift.data();
+    j.k.mean = k->mean.data();
+    j.k.invstd = k->invstd.data();
   }
-  j.slope = slope;
+  j.k.slope = slope;
   return j;
 }
 
@@ -532,7 +508,7 @@ class BatchNormLeakyReluFunction : public torch::autograd::Function<BatchNormLea
     const auto saved = ctx->get_saved_variables();
     const auto& x = saved[0];
     const auto& weight = saved[1];
-    const float s = static_cast<float>(ctx->saved_data["slope"].toDouble());
+    const float slope = static_cast<float>(ctx->saved_data["slope"].toDouble());
     const auto layout = layout_of(x);
     const Geometry g = geometry_of(x, layout);
     const Channel k = channel_constants(saved[3], saved[4], weight, saved[2]);
@@ -541,7 +517,7 @@ class BatchNormLeakyReluFunction : public torch::autograd::Function<BatchNormLea
     torch::Tensor dx;
     dispatch(x, [&](auto tag) {
       using T = decltype(tag);
-      auto j = job<T>(Op::kSums, g, x, &k, s);
+      auto j = job<T>(Op::kSums, g, x, &k, slope);
       j.dz = dz.data_ptr<T>();
       run(j, sum_dy.data(), sum_dy_xhat.data());
       if (!ctx->needs_input_grad(0)) return;
@@ -556,9 +532,9 @@ class BatchNormLeakyReluFunction : public torch::autograd::Function<BatchNormLea
       dx = at::empty(x.sizes(), x.options(), layout);
       j.op = Op::kInputGrad;
       j.out = dx.data_ptr<T>();
-      j.mean_dy = mean_dy.data();
-      j.k_xhat = k_xhat.data();
-      j.gain = gain.data();
+      j.k.mean_dy = mean_dy.data();
+      j.k.k_xhat = k_xhat.data();
+      j.k.gain = gain.data();
       run(j);
     });
     auto to_tensor = [&](const std::vector<double>& v) {
@@ -594,8 +570,7 @@ torch::Tensor batch_norm_leaky_relu(const torch::Tensor& x, torch::nn::BatchNorm
               "batch_norm_leaky_relu: needs a batch norm in training with affine weights, running "
               "statistics and a momentum, and a CPU input (N, ",
               bn.options.num_features(),
-              ", H, W) in fp32 or bf16 with more than one value per "
-              "channel");
+              ", H, W) in fp32 or bf16 with more than one value per channel");
   const auto layout = layout_of(x);
   const auto xc = x.contiguous(layout);
   const Geometry g = geometry_of(xc, layout);
