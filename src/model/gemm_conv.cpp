@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "buffer_pool.h"
+#include "cpu_features.h"
 #include "dcgan/model/precision.h"
 #include "layout.h"
 
@@ -170,32 +171,59 @@ void spread_kernel(const T* large, T* taps, const TapPlan& plan, int64_t c) {
   });
 }
 
+// Large rows [begin, end) of the gather; inlined into one copy per instruction set below.
+template <typename T>
+DCGAN_ALWAYS_INLINE void gather_rows(const T* taps, const T* bias, T* large, const TapPlan& plan,
+                                     int64_t c, float* __restrict sum, int64_t begin, int64_t end) {
+  const int64_t h = plan.h, w = plan.w, lh = kStride * h, lw = kStride * w;
+  for (int64_t row = begin; row < end; ++row) {
+    const int64_t b = row / lh, y = row % lh;
+    for (int64_t x = 0; x < lw; ++x) {
+      for (int64_t k = 0; k < c; ++k) sum[k] = bias != nullptr ? static_cast<float>(bias[k]) : 0.f;
+      for (int64_t ky = 0; ky < kKernel; ++ky) {
+        const int64_t i = small_index(y, ky, h);
+        if (i < 0) continue;
+        for (int64_t kx = 0; kx < kKernel; ++kx) {
+          const int64_t j = small_index(x, kx, w);
+          if (j < 0) continue;
+          const TapClass& cls = plan.class_at(i, j);
+          const int64_t tap = (ky - cls.y.k0) * cls.x.taps() + (kx - cls.x.k0);
+          const T* __restrict in = taps + (TapPlan::taps_of(cls, b, i, j) + tap) * c;
+          for (int64_t k = 0; k < c; ++k) sum[k] += static_cast<float>(in[k]);
+        }
+      }
+      T* __restrict out = large + (row * lw + x) * c;
+      for (int64_t k = 0; k < c; ++k) out[k] = static_cast<T>(sum[k]);
+    }
+  }
+}
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+template <typename T>
+__attribute__((target("avx512f,avx512bw"))) void gather_rows_avx512(const T* taps, const T* bias,
+                                                                    T* large, const TapPlan& plan,
+                                                                    int64_t c, float* sum,
+                                                                    int64_t begin, int64_t end) {
+  gather_rows(taps, bias, large, plan, c, sum, begin, end);
+}
+template <typename T>
+__attribute__((target("avx2,fma"))) void gather_rows_avx2(const T* taps, const T* bias, T* large,
+                                                          const TapPlan& plan, int64_t c,
+                                                          float* sum, int64_t begin, int64_t end) {
+  gather_rows(taps, bias, large, plan, c, sum, begin, end);
+}
+#endif
+
 template <typename T>
 void gather_kernel(const T* taps, const T* bias, T* large, const TapPlan& plan, int64_t c) {
-  const int64_t h = plan.h, w = plan.w, lh = kStride * h, lw = kStride * w;
-  at::parallel_for(0, plan.n * lh, 1, [&](int64_t begin, int64_t end) {
+  at::parallel_for(0, plan.n * kStride * plan.h, 1, [&](int64_t begin, int64_t end) {
     std::vector<float> sum(c);
-    for (int64_t row = begin; row < end; ++row) {
-      const int64_t b = row / lh, y = row % lh;
-      for (int64_t x = 0; x < lw; ++x) {
-        for (int64_t k = 0; k < c; ++k)
-          sum[k] = bias != nullptr ? static_cast<float>(bias[k]) : 0.f;
-        for (int64_t ky = 0; ky < kKernel; ++ky) {
-          const int64_t i = small_index(y, ky, h);
-          if (i < 0) continue;
-          for (int64_t kx = 0; kx < kKernel; ++kx) {
-            const int64_t j = small_index(x, kx, w);
-            if (j < 0) continue;
-            const TapClass& cls = plan.class_at(i, j);
-            const int64_t tap = (ky - cls.y.k0) * cls.x.taps() + (kx - cls.x.k0);
-            const T* in = taps + (TapPlan::taps_of(cls, b, i, j) + tap) * c;
-            for (int64_t k = 0; k < c; ++k) sum[k] += static_cast<float>(in[k]);
-          }
-        }
-        T* out = large + (row * lw + x) * c;
-        for (int64_t k = 0; k < c; ++k) out[k] = static_cast<T>(sum[k]);
-      }
-    }
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+    if (cpu_has_avx512())
+      return gather_rows_avx512(taps, bias, large, plan, c, sum.data(), begin, end);
+    if (cpu_has_avx2()) return gather_rows_avx2(taps, bias, large, plan, c, sum.data(), begin, end);
+#endif
+    gather_rows(taps, bias, large, plan, c, sum.data(), begin, end);
   });
 }
 
