@@ -370,6 +370,14 @@ torch::Tensor weight_grad(const torch::Tensor& rows, const torch::Tensor& taps, 
   return grad;
 }
 
+// The bias's gradient: the column sums of the output gradient's rows (R, C), in their dtype. As
+// one product with a row of ones (oneDNN sums bf16 products in fp32, rounding once), for bf16
+// the same sums as in fp32 and then rounded; LibTorch's sum with an fp32 result first copies the
+// whole gradient to fp32 (G's 256 -> 128 layer: 1.9 ms against 0.3 ms, 2 threads).
+torch::Tensor bias_grad(const torch::Tensor& gy_rows) {
+  return at::mm(at::ones({1, gy_rows.size(0)}, gy_rows.options()), gy_rows).view({-1});
+}
+
 void check_inputs(const torch::Tensor& x, const torch::Tensor& weight, const char* what) {
   TORCH_CHECK(x.dim() == 4 && weight.dim() == 4 && weight.size(2) == kKernel &&
                   weight.size(3) == kKernel && x.scalar_type() == weight.scalar_type() &&
@@ -431,7 +439,7 @@ class TransposedFunction : public torch::autograd::Function<TransposedFunction> 
     }
     if (ctx->needs_input_grad(1)) gw = taps_back(weight_grad(rows, t, plan, out), in, out);
     if (ctx->needs_input_grad(2) && ctx->saved_data["bias"].toBool()) {
-      gb = gy.view({-1, out}).sum(0, false, at::kFloat).to(gy.scalar_type());
+      gb = bias_grad(gy.view({-1, out}));
     }
     return {gx, gw, gb, torch::Tensor(), torch::Tensor()};
   }
@@ -473,7 +481,7 @@ class ConvFunction : public torch::autograd::Function<ConvFunction> {
     }
     if (ctx->needs_input_grad(1)) gw = taps_back(weight_grad(rows, t, plan, in), out, in);
     if (ctx->needs_input_grad(2) && ctx->saved_data["bias"].toBool()) {
-      gb = gy.view({-1, out}).sum(0, false, at::kFloat).to(gy.scalar_type());
+      gb = bias_grad(gy.view({-1, out}));
     }
     return {gx, gw, gb, torch::Tensor(), torch::Tensor()};
   }
