@@ -7,6 +7,7 @@
 #include "dcgan/dist/process_group.h"
 #include "dcgan/error.h"
 #include "dcgan/model/precision.h"
+#include "dcgan/train/adam_step.h"
 #include "dcgan/train/device.h"
 #include "cuda_graph_step.h"
 #include "gradient_buckets.h"
@@ -120,7 +121,7 @@ Gan& Gan::operator=(Gan&&) noexcept = default;
 StepStats Gan::step(const torch::Tensor& real, const torch::Tensor& z, StepPhases* phases) {
   StepStats stats = graph_ && phases == nullptr
                         ? graph_->step(*this, real, z)
-                        : eager_step(real, z, phases, [](torch::optim::Adam& adam) { adam.step(); });
+                        : eager_step(real, z, phases, [](torch::optim::Adam& adam) { adam_step(adam); });
   if (ema_generator) update_ema();
   return stats;
 }
