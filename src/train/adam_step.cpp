@@ -10,8 +10,9 @@ namespace dcgan {
 namespace {
 
 // at::_fused_adam_ has a CPU kernel from PyTorch 2.4 on.
-constexpr bool kHasFusedCpuAdam = TORCH_VERSION_MAJOR > 2 ||
-                                  (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4);
+#define DCGAN_FUSED_CPU_ADAM \
+  (TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4))
+constexpr bool kHasFusedCpuAdam = DCGAN_FUSED_CPU_ADAM;
 
 // The kernel walks each tensor's values in memory order: all four contiguous, of one size.
 bool fusable(const torch::Tensor& p, const torch::Tensor& grad,
@@ -44,7 +45,7 @@ void adam_step(torch::optim::Adam& adam) {
     adam.step();
     return;
   }
-#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+#if DCGAN_FUSED_CPU_ADAM
   torch::NoGradGuard no_grad;
   for (auto& group : adam.param_groups()) {
     const auto& options = static_cast<const torch::optim::AdamOptions&>(group.options());
