@@ -2,6 +2,7 @@
 
 #include <torch/version.h>
 
+#include <optional>
 #include <vector>
 
 #include "dcgan/io/checkpoint.h"
@@ -12,7 +13,6 @@ namespace {
 // at::_fused_adam_ has a CPU kernel from PyTorch 2.4 on.
 #define DCGAN_FUSED_CPU_ADAM \
   (TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4))
-constexpr bool kHasFusedCpuAdam = DCGAN_FUSED_CPU_ADAM;
 
 // The kernel walks each tensor's values in memory order: all four contiguous, of one size.
 bool fusable(const torch::Tensor& p, const torch::Tensor& grad,
@@ -25,47 +25,62 @@ bool fusable(const torch::Tensor& p, const torch::Tensor& grad,
          same(state->exp_avg_sq());
 }
 
-}  // namespace
+// One parameter group's operands for the kernel: its parameters with a gradient.
+struct Operands {
+  const torch::optim::AdamOptions* options;
+  std::vector<torch::Tensor> params, grads, exp_avgs, exp_avg_sqs;
+  std::vector<torch::optim::AdamParamState*> states;
+};
 
-bool adam_step_is_fused(torch::optim::Adam& adam) {
-  if (!kHasFusedCpuAdam) return false;
+// Every group's operands, or nothing where the kernel does not take `adam` now
+// (adam_step_is_fused).
+std::optional<std::vector<Operands>> fused_operands(torch::optim::Adam& adam) {
+  if (!DCGAN_FUSED_CPU_ADAM) return std::nullopt;
+  std::vector<Operands> groups;
   for (auto& group : adam.param_groups()) {
     const auto& options = static_cast<const torch::optim::AdamOptions&>(group.options());
-    if (options.amsgrad()) return false;
+    if (options.amsgrad()) return std::nullopt;
+    Operands o{&options, {}, {}, {}, {}, {}};
     for (const auto& p : group.params()) {
       if (!p.grad().defined()) continue;
-      if (!fusable(p, p.grad(), find_adam_state(adam, p))) return false;
+      torch::optim::AdamParamState* state = find_adam_state(adam, p);
+      if (!fusable(p, p.grad(), state)) return std::nullopt;
+      o.params.push_back(p);
+      o.grads.push_back(p.grad());
+      o.exp_avgs.push_back(state->exp_avg());
+      o.exp_avg_sqs.push_back(state->exp_avg_sq());
+      o.states.push_back(state);
     }
+    groups.push_back(std::move(o));
   }
-  return true;
+  return groups;
 }
 
+}  // namespace
+
+bool adam_step_is_fused(torch::optim::Adam& adam) { return fused_operands(adam).has_value(); }
+
 void adam_step(torch::optim::Adam& adam) {
-  if (!adam_step_is_fused(adam)) {
+  const auto groups = fused_operands(adam);
+  if (!groups) {
     adam.step();
     return;
   }
 #if DCGAN_FUSED_CPU_ADAM
   torch::NoGradGuard no_grad;
-  for (auto& group : adam.param_groups()) {
-    const auto& options = static_cast<const torch::optim::AdamOptions&>(group.options());
-    std::vector<torch::Tensor> params, grads, exp_avgs, exp_avg_sqs, steps;
-    for (const auto& p : group.params()) {
-      if (!p.grad().defined()) continue;
-      torch::optim::AdamParamState* state = find_adam_state(adam, p);
-      // As Adam::step: the count first, the corrections from the new count.
+  for (const Operands& o : *groups) {
+    if (o.params.empty()) continue;
+    // As Adam::step: the count first, the corrections from the new count.
+    std::vector<torch::Tensor> steps;
+    for (torch::optim::AdamParamState* state : o.states) {
       state->step(state->step() + 1);
-      params.push_back(p);
-      grads.push_back(p.grad());
-      exp_avgs.push_back(state->exp_avg());
-      exp_avg_sqs.push_back(state->exp_avg_sq());
       steps.push_back(
           torch::full({}, static_cast<double>(state->step()), torch::TensorOptions(torch::kFloat)));
     }
-    if (params.empty()) continue;
-    at::_fused_adam_(params, grads, exp_avgs, exp_avg_sqs, /*max_exp_avg_sqs=*/{}, steps,
-                     options.lr(), std::get<0>(options.betas()), std::get<1>(options.betas()),
-                     options.weight_decay(), options.eps(), /*amsgrad=*/false, /*maximize=*/false);
+    at::_fused_adam_(o.params, o.grads, o.exp_avgs, o.exp_avg_sqs, /*max_exp_avg_sqs=*/{}, steps,
+                     o.options->lr(), std::get<0>(o.options->betas()),
+                     std::get<1>(o.options->betas()), o.options->weight_decay(), o.options->eps(),
+                     /*amsgrad=*/false, /*maximize=*/false);
   }
 #endif
 }

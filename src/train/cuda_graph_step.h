@@ -21,10 +21,10 @@ class CudaGraphStep {
   virtual void reset() = 0;
 
  protected:
-  // Gan's eager step with `adam_step` doing each optimizer's update.
+  // Gan's eager step with `update` doing each optimizer's update.
   static StepStats eager_step(Gan& gan, const torch::Tensor& real, const torch::Tensor& z,
-                              const std::function<void(torch::optim::Adam&)>& adam_step) {
-    return gan.eager_step(real, z, nullptr, adam_step);
+                              const std::function<void(torch::optim::Adam&)>& update) {
+    return gan.eager_step(real, z, nullptr, update);
   }
 };
 

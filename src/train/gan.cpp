@@ -121,7 +121,7 @@ Gan& Gan::operator=(Gan&&) noexcept = default;
 StepStats Gan::step(const torch::Tensor& real, const torch::Tensor& z, StepPhases* phases) {
   StepStats stats = graph_ && phases == nullptr
                         ? graph_->step(*this, real, z)
-                        : eager_step(real, z, phases, [](torch::optim::Adam& adam) { adam_step(adam); });
+                        : eager_step(real, z, phases, adam_step);
   if (ema_generator) update_ema();
   return stats;
 }
@@ -144,7 +144,7 @@ void Gan::update_ema() {
 }
 
 StepStats Gan::eager_step(const torch::Tensor& real, const torch::Tensor& z, StepPhases* phases,
-                          const std::function<void(torch::optim::Adam&)>& adam_step) {
+                          const std::function<void(torch::optim::Adam&)>& update) {
   namespace F = torch::nn::functional;
   PhaseClock clock(phases, real.device());
   torch::Tensor fake, real_logits, fake_logits;
@@ -170,7 +170,7 @@ StepStats Gan::eager_step(const torch::Tensor& real, const torch::Tensor& z, Ste
     average_gradients(d_buckets_.get(), *discriminator, "averaging D's gradients");
     clock.lap(&StepPhases::communication);
   }
-  adam_step(*d_optimizer);
+  update(*d_optimizer);
   clock.lap(&StepPhases::optimizers);
 
   // G step through the updated D. D's weight gradients are not needed here: freezing its
@@ -193,7 +193,7 @@ StepStats Gan::eager_step(const torch::Tensor& real, const torch::Tensor& z, Ste
     average_gradients(g_buckets_.get(), *generator, "averaging G's gradients");
     clock.lap(&StepPhases::communication);
   }
-  adam_step(*g_optimizer);
+  update(*g_optimizer);
   clock.lap(&StepPhases::optimizers);
 
   torch::NoGradGuard no_grad;

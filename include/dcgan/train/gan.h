@@ -103,9 +103,9 @@ class Gan {
 
  private:
   friend class CudaGraphStep;
-  // The step as eager code, `adam_step` doing each optimizer's update.
+  // The step as eager code, `update` doing each optimizer's update.
   StepStats eager_step(const torch::Tensor& real, const torch::Tensor& z, StepPhases* phases,
-                       const std::function<void(torch::optim::Adam&)>& adam_step);
+                       const std::function<void(torch::optim::Adam&)>& update);
 
   void update_ema();
   // Averages the gradients of `module`'s parameters over the ranks (distributed runs only): the
