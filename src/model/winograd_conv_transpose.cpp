@@ -640,91 +640,146 @@ struct PhaseTaps {
   int tap(int k, int l) const { return kernel_tap(py, k) * 5 + kernel_tap(px, l); }
 };
 
-// Runs fn(k0, len, taps, rows) over the blocks of n kernels in parallel, with a block's scratch:
-// taps (25, kWeightBlock) and rows (3, 6, kWeightBlock).
-template <typename Fn>
-void for_each_weight_block(int64_t n, Fn fn) {
-  const int64_t blocks = (n + kWeightBlock - 1) / kWeightBlock;
-  at::parallel_for(0, blocks, 1, [&](int64_t b0, int64_t b1) {
-    float taps[25][kWeightBlock];
-    float rows[3][6][kWeightBlock];
-    for (int64_t b = b0; b < b1; ++b) {
-      const int64_t k0 = b * kWeightBlock;
-      fn(k0, std::min(kWeightBlock, n - k0), taps, rows);
-    }
-  });
-}
+// dst[i] = sum over the terms of c * src[i] for i in [0, len), one store per element: the terms
+// with c == 0 skipped, the others added in their order (at most kMaxTerms).
+constexpr int kMaxTerms = 6;
 
-// dst[0, len) = sum over the terms of c * src, skipping zero coefficients; term(t) gives
-// (c, src) for t in [0, terms).
-template <typename Term>
-inline void combine(float* dst, int64_t len, int terms, Term term) {
-  std::fill(dst, dst + len, 0.f);
-  for (int t = 0; t < terms; ++t) {
-    const auto [c, src] = term(t);
-    if (c == 0) continue;
-    for (int64_t i = 0; i < len; ++i) dst[i] += c * src[i];
+template <int kTerms>
+DCGAN_ALWAYS_INLINE void combine_terms(float* __restrict dst, int64_t len, const float* c,
+                                       const float* const* src) {
+  DCGAN_INDEPENDENT_ITERATIONS
+  for (int64_t i = 0; i < len; ++i) {
+    float sum = c[0] * src[0][i];
+    for (int t = 1; t < kTerms; ++t) sum += c[t] * src[t][i];
+    dst[i] = sum;
   }
 }
 
-// w (n, 25), each kernel's taps contiguous -> u (positions, n): along x into rows[k][j] (sum_l
-// Gx[j][l] g[k][l]), then along y into U.
-void weight_transform_kernel(const float* w, float* u, int64_t n, int64_t tile) {
-  for_each_weight_block(
-      n, [&](int64_t k0, int64_t len, float(*taps)[kWeightBlock], float(*rows)[6][kWeightBlock]) {
-        for (int64_t i = 0; i < len; ++i) {
-          for (int t = 0; t < 25; ++t) taps[t][i] = w[(k0 + i) * 25 + t];
-        }
-        for (int phase = 0; phase < kPhases; ++phase) {
-          const PhaseTaps p(phase, tile);
-          for (int k = 0; k < p.ty; ++k) {
-            for (int64_t j = 0; j < p.ax; ++j) {
-              combine(rows[k][j], len, p.tx, [&](int l) {
-                return std::pair<float, const float*>(static_cast<float>(g_entry(p.px, tile, j, l)),
-                                                      taps[p.tap(k, l)]);
-              });
-            }
-          }
-          for (int64_t iy = 0; iy < p.ay; ++iy) {
-            for (int64_t j = 0; j < p.ax; ++j) {
-              combine(u + (p.offset + iy * p.ax + j) * n + k0, len, p.ty, [&](int k) {
-                return std::pair<float, const float*>(
-                    static_cast<float>(g_entry(p.py, tile, iy, k)), rows[k][j]);
-              });
-            }
-          }
-        }
-      });
+// term(t) gives (c, src) for t in [0, terms).
+template <typename Term>
+DCGAN_ALWAYS_INLINE void combine(float* dst, int64_t len, int terms, Term term) {
+  float c[kMaxTerms];
+  const float* src[kMaxTerms];
+  int used = 0;
+  for (int t = 0; t < terms; ++t) {
+    const auto [ct, st] = term(t);
+    if (ct == 0) continue;
+    c[used] = ct;
+    src[used] = st;
+    ++used;
+  }
+  switch (used) {
+    case 0: std::fill(dst, dst + len, 0.f); return;
+    case 1: return combine_terms<1>(dst, len, c, src);
+    case 2: return combine_terms<2>(dst, len, c, src);
+    case 3: return combine_terms<3>(dst, len, c, src);
+    case 4: return combine_terms<4>(dst, len, c, src);
+    case 5: return combine_terms<5>(dst, len, c, src);
+    default: return combine_terms<6>(dst, len, c, src);
+  }
 }
 
-// The transpose: gu (positions, n) -> gw (n, 25), gw[k][t] = sum_p M[p][t] gu[p][k]: along y into
-// rows[k][j] (sum_i Gy[i][k] gu[i][j]), then along x into the taps. Each tap belongs to one phase
-// (by the parities of its row and column), so each is written once.
-void weight_transform_backward_kernel(const float* gu, float* gw, int64_t n, int64_t tile) {
-  for_each_weight_block(n, [&](int64_t k0, int64_t len, float(*taps)[kWeightBlock],
-                               float(*rows)[6][kWeightBlock]) {
-    for (int phase = 0; phase < kPhases; ++phase) {
-      const PhaseTaps p(phase, tile);
-      for (int k = 0; k < p.ty; ++k) {
-        for (int64_t j = 0; j < p.ax; ++j) {
-          combine(rows[k][j], len, static_cast<int>(p.ay), [&](int iy) {
-            return std::pair<float, const float*>(static_cast<float>(g_entry(p.py, tile, iy, k)),
-                                                  gu + (p.offset + iy * p.ax + j) * n + k0);
-          });
-        }
-      }
-      for (int k = 0; k < p.ty; ++k) {
-        for (int l = 0; l < p.tx; ++l) {
-          combine(taps[p.tap(k, l)], len, static_cast<int>(p.ax), [&](int j) {
-            return std::pair<float, const float*>(static_cast<float>(g_entry(p.px, tile, j, l)),
-                                                  rows[k][j]);
-          });
-        }
+// A block's scratch: the kernels' taps (25, kWeightBlock) and the first pass's rows
+// (3, 6, kWeightBlock).
+using BlockTaps = float (*)[kWeightBlock];
+using BlockRows = float (*)[6][kWeightBlock];
+
+// Kernels k0 .. k0 + len of w (n, 25), each kernel's taps contiguous -> u (positions, n): along x
+// into rows[k][j] (sum_l Gx[j][l] g[k][l]), then along y into U.
+DCGAN_ALWAYS_INLINE void weight_transform_block(const float* w, float* u, int64_t n, int64_t tile,
+                                                int64_t k0, int64_t len, BlockTaps taps,
+                                                BlockRows rows) {
+  for (int64_t i = 0; i < len; ++i) {
+    for (int t = 0; t < 25; ++t) taps[t][i] = w[(k0 + i) * 25 + t];
+  }
+  for (int phase = 0; phase < kPhases; ++phase) {
+    const PhaseTaps p(phase, tile);
+    for (int k = 0; k < p.ty; ++k) {
+      for (int64_t j = 0; j < p.ax; ++j) {
+        combine(rows[k][j], len, p.tx, [&](int l) {
+          return std::pair<float, const float*>(static_cast<float>(g_entry(p.px, tile, j, l)),
+                                                taps[p.tap(k, l)]);
+        });
       }
     }
-    for (int64_t i = 0; i < len; ++i) {
-      for (int t = 0; t < 25; ++t) gw[(k0 + i) * 25 + t] = taps[t][i];
+    for (int64_t iy = 0; iy < p.ay; ++iy) {
+      for (int64_t j = 0; j < p.ax; ++j) {
+        combine(u + (p.offset + iy * p.ax + j) * n + k0, len, p.ty, [&](int k) {
+          return std::pair<float, const float*>(static_cast<float>(g_entry(p.py, tile, iy, k)),
+                                                rows[k][j]);
+        });
+      }
     }
+  }
+}
+
+// The transpose, for kernels k0 .. k0 + len: gu (positions, n) -> gw (n, 25), gw[k][t] = sum_p
+// M[p][t] gu[p][k]: along y into rows[k][j] (sum_i Gy[i][k] gu[i][j]), then along x into the
+// taps. Each tap belongs to one phase (by the parities of its row and column), so each is
+// written once.
+DCGAN_ALWAYS_INLINE void weight_transform_backward_block(const float* gu, float* gw, int64_t n,
+                                                         int64_t tile, int64_t k0, int64_t len,
+                                                         BlockTaps taps, BlockRows rows) {
+  for (int phase = 0; phase < kPhases; ++phase) {
+    const PhaseTaps p(phase, tile);
+    for (int k = 0; k < p.ty; ++k) {
+      for (int64_t j = 0; j < p.ax; ++j) {
+        combine(rows[k][j], len, static_cast<int>(p.ay), [&](int iy) {
+          return std::pair<float, const float*>(static_cast<float>(g_entry(p.py, tile, iy, k)),
+                                                gu + (p.offset + iy * p.ax + j) * n + k0);
+        });
+      }
+    }
+    for (int k = 0; k < p.ty; ++k) {
+      for (int l = 0; l < p.tx; ++l) {
+        combine(taps[p.tap(k, l)], len, static_cast<int>(p.ax), [&](int j) {
+          return std::pair<float, const float*>(static_cast<float>(g_entry(p.px, tile, j, l)),
+                                                rows[k][j]);
+        });
+      }
+    }
+  }
+  for (int64_t i = 0; i < len; ++i) {
+    for (int t = 0; t < 25; ++t) gw[(k0 + i) * 25 + t] = taps[t][i];
+  }
+}
+
+// Blocks b0 .. b1 of the n kernels, forward or backward, with the blocks' scratch on the stack.
+template <bool kBackward>
+DCGAN_ALWAYS_INLINE void weight_blocks(const float* in, float* out, int64_t n, int64_t tile,
+                                       int64_t b0, int64_t b1) {
+  float taps[25][kWeightBlock];
+  float rows[3][6][kWeightBlock];
+  for (int64_t b = b0; b < b1; ++b) {
+    const int64_t k0 = b * kWeightBlock;
+    const int64_t len = std::min(kWeightBlock, n - k0);
+    if (kBackward) {
+      weight_transform_backward_block(in, out, n, tile, k0, len, taps, rows);
+    } else {
+      weight_transform_block(in, out, n, tile, k0, len, taps, rows);
+    }
+  }
+}
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+template <bool kBackward>
+__attribute__((target("avx2,fma"))) void weight_blocks_avx2(const float* in, float* out,
+                                                            int64_t n, int64_t tile, int64_t b0,
+                                                            int64_t b1) {
+  weight_blocks<kBackward>(in, out, n, tile, b0, b1);
+}
+#endif
+
+// The blocks of n kernels in parallel: on x86-64 a copy compiled for AVX2 with FMA where the CPU
+// has them (the tile kernels' way), elsewhere the build's baseline code.
+template <bool kBackward>
+void weight_transform_blocks(const float* in, float* out, int64_t n, int64_t tile) {
+  const int64_t blocks = (n + kWeightBlock - 1) / kWeightBlock;
+  at::parallel_for(0, blocks, 1, [&](int64_t b0, int64_t b1) {
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+    if (cpu_has_avx2()) return weight_blocks_avx2<kBackward>(in, out, n, tile, b0, b1);
+#endif
+    weight_blocks<kBackward>(in, out, n, tile, b0, b1);
   });
 }
 
@@ -736,7 +791,7 @@ torch::Tensor weight_transform(const torch::Tensor& weight, int64_t tile, bool p
   const auto w = weight.contiguous();
   const int64_t C = w.size(0), Co = w.size(1);
   auto u = pool().get({positions(tile), C, Co}, w.options(), pooled);
-  weight_transform_kernel(w.data_ptr<float>(), u.data_ptr<float>(), C * Co, tile);
+  weight_transform_blocks<false>(w.data_ptr<float>(), u.data_ptr<float>(), C * Co, tile);
   return u;
 }
 
@@ -745,7 +800,7 @@ torch::Tensor weight_transform_backward(const torch::Tensor& gu, int64_t tile) {
   RECORD_USER_SCOPE("dcgan::winograd_weight_transform_backward");
   const int64_t C = gu.size(1), Co = gu.size(2);
   auto gw = at::empty({C, Co, 5, 5}, gu.options());
-  weight_transform_backward_kernel(gu.data_ptr<float>(), gw.data_ptr<float>(), C * Co, tile);
+  weight_transform_blocks<true>(gu.data_ptr<float>(), gw.data_ptr<float>(), C * Co, tile);
   return gw;
 }
 
