@@ -208,10 +208,13 @@ torch::Tensor DiscriminatorImpl::conv(size_t index, const torch::Tensor& x) {
 
 torch::Tensor DiscriminatorImpl::forward(const torch::Tensor& x) {
   namespace F = torch::nn::functional;
-  const auto lrelu = F::LeakyReLUFuncOptions().negative_slope(slope_);
   const bool channels_last = upconv_ == UpconvKind::kGemm && gemm_conv_active();
   const auto input = channels_last ? x.contiguous(torch::MemoryFormat::ChannelsLast) : x;
-  auto h = F::leaky_relu(conv(0, input), lrelu);  // (N, d, S/2, S/2)
+  // In place: the convolution's backward pass reads its input and weight, not its output, and
+  // leaky ReLU's reads the sign, which the output keeps (slope > 0). A fresh output of this size
+  // was most of the activation's time: its pages faulted in on every call.
+  auto h = F::leaky_relu(conv(0, input),
+                         F::LeakyReLUFuncOptions().negative_slope(slope_).inplace(true));
   for (size_t i = 1; i < convs_.size(); ++i) {
     auto y = conv(i, h);
     // The last activation in the dense layer's (NCHW) order: its gradient comes back through the

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <torch/version.h>
 
+#include <algorithm>
 #include <optional>
 #include <vector>
 
@@ -109,6 +110,65 @@ TEST(NetworksTest, EvalModeUsesRunningStatistics) {
   g->train();
   auto batch_stats = g->forward(z);
   EXPECT_FALSE(torch::allclose(batch_stats, whole, 1e-3, 1e-4));
+}
+
+// D written out with LibTorch's functional layers, on D's own parameters and a copy of its
+// running statistics, out of place throughout: D's first activation runs in place.
+torch::Tensor plain_discriminator(Discriminator& d, const torch::Tensor& x, double slope,
+                                  double eps, double momentum) {
+  namespace F = torch::nn::functional;
+  auto p = d->named_parameters();
+  auto b = d->named_buffers();
+  const auto conv = [&](const torch::Tensor& h, const std::string& name) {
+    return F::conv2d(h, p[name + ".weight"],
+                     F::Conv2dFuncOptions().bias(p[name + ".bias"]).stride(2).padding(2));
+  };
+  const auto act = F::LeakyReLUFuncOptions().negative_slope(slope);
+  auto h = F::leaky_relu(conv(x, "c1"), act);
+  for (const std::string i : {"2", "3"}) {
+    auto y = conv(h, "c" + i);
+    y = F::batch_norm(y, b["bn" + i + ".running_mean"].clone(), b["bn" + i + ".running_var"].clone(),
+                      F::BatchNormFuncOptions()
+                          .weight(p["bn" + i + ".weight"])
+                          .bias(p["bn" + i + ".bias"])
+                          .training(true)
+                          .momentum(momentum)
+                          .eps(eps));
+    h = F::leaky_relu(y, act);
+  }
+  return F::linear(h.flatten(1), p["fc.weight"], p["fc.bias"]);
+}
+
+// D's logits and the gradients of its input and every parameter are those of the same layers
+// written out in LibTorch, with leaky ReLU's slope 0.2 and 0 (plain ReLU: LibTorch refuses an
+// in-place activation's gradient there, so D's first one must not run in place).
+TEST(NetworksTest, DiscriminatorMatchesPlainLayers) {
+  for (const double slope : {0.2, 0.0}) {
+    ModelOptions options;
+    options.d_channels = 16;
+    options.leaky_slope = slope;
+    torch::manual_seed(4);
+    Discriminator d(options, 3, UpconvKind::kNative);
+    auto x = (torch::rand({6, 3, 32, 32}) * 2 - 1).requires_grad_(true);
+    auto expected = plain_discriminator(d, x, slope, options.bn_eps, options.bn_momentum);
+    auto params = d->parameters();
+    std::vector<torch::Tensor> inputs = {x};
+    inputs.insert(inputs.end(), params.begin(), params.end());
+    auto want = torch::autograd::grad({expected.square().sum()}, inputs);
+    auto logits = d->forward(x);
+    EXPECT_TRUE(torch::allclose(logits, expected, 1e-5, 1e-6)) << "slope " << slope;
+    auto got = torch::autograd::grad({logits.square().sum()}, inputs);
+    ASSERT_EQ(got.size(), want.size());
+    // The biases before batch norm have no gradient in exact arithmetic (batch norm takes the
+    // mean out), only rounding: each gradient is held to its own scale or, below it, D's.
+    double largest = 0;
+    for (const auto& g : want) largest = std::max(largest, g.abs().max().item<double>());
+    for (size_t i = 0; i < got.size(); ++i) {
+      EXPECT_LT((got[i] - want[i]).abs().max().item<double>(),
+                1e-5 * std::max(want[i].abs().max().item<double>(), 1e-2 * largest))
+          << "slope " << slope << ", gradient " << i;
+    }
+  }
 }
 
 TEST(NetworksTest, NativeAndPhaseGeneratorsAgree) {
