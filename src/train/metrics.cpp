@@ -2,6 +2,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <sstream>
 #include <vector>
 
@@ -18,8 +19,10 @@ std::string format_metrics_row(const MetricsRow& r) {
   return line;
 }
 
-MetricsLog::MetricsLog(const std::string& path, int64_t resume_step, const std::string& header)
-    : path_(path) {
+namespace {
+
+// The file's header and, on a resume, its rows up to resume_step, written atomically.
+const std::string& rewrite(const std::string& path, int64_t resume_step, const std::string& header) {
   std::string kept = header + "\n";
   if (resume_step >= 0) {
     std::ifstream in(path);
@@ -33,16 +36,16 @@ MetricsLog::MetricsLog(const std::string& path, int64_t resume_step, const std::
     }
   }
   write_file_atomic(path, kept);
-  out_.open(path, std::ios::app);
-  if (!out_) throw IoError(path + ": cannot open for appending");
+  return path;
 }
+
+}  // namespace
+
+MetricsLog::MetricsLog(const std::string& path, int64_t resume_step, const std::string& header)
+    : file_(rewrite(path, resume_step, header)) {}
 
 void MetricsLog::append(const MetricsRow& row) { append_line(format_metrics_row(row)); }
 
-void MetricsLog::append_line(const std::string& line) {
-  out_ << line << '\n';
-  out_.flush();
-  if (!out_) throw IoError(path_ + ": cannot write (disk full?)");
-}
+void MetricsLog::append_line(const std::string& line) { file_.append(line + "\n"); }
 
 }  // namespace dcgan

@@ -67,6 +67,45 @@ TEST(FileTest, FailedWriteKeepsThePreviousFileAndNoTemporary) {
             1);
 }
 
+// Appends reach the file at once (nothing held back in the process: a crash loses none) and
+// after what the file already held; sync() succeeds on an ordinary file.
+TEST(FileTest, AppendFileWritesThroughAfterWhatWasThere) {
+  testing::TempDir dir;
+  const std::string path = dir.file("log.csv");
+  testing::write_text(path, "header\n");
+  AppendFile file(path);
+  file.append("1,a\n");
+  EXPECT_EQ(testing::read_text(path), "header\n1,a\n");
+  file.append(std::string(70000, 'x') + "\n");
+  file.sync();
+  EXPECT_EQ(testing::read_text(path), "header\n1,a\n" + std::string(70000, 'x') + "\n");
+}
+
+TEST(FileTest, AppendFileErrorsNameThePathAndTheReason) {
+  testing::TempDir dir;
+  const std::string missing = dir.file("no/such/dir/log.csv");
+  try {
+    AppendFile file(missing);
+    FAIL() << "no error";
+  } catch (const IoError& e) {
+    EXPECT_EQ(std::string(e.what()),
+              missing + ": cannot open for appending (No such file or directory)");
+  }
+  const std::string path = dir.file("log.csv");
+  AppendFile file(path);
+  file.append("kept\n");
+  {
+    FileSizeLimit limit(4096);
+    try {
+      file.append(std::string(100000, 'x'));
+      FAIL() << "no error";
+    } catch (const IoError& e) {
+      EXPECT_EQ(std::string(e.what()), path + ": cannot write (File too large)");
+    }
+  }
+  EXPECT_EQ(testing::read_text(path).substr(0, 5), "kept\n");
+}
+
 TEST(FileTest, CreateDirectoriesNamesThePath) {
   testing::TempDir dir;
   testing::write_text(dir.file("plain"), "x");

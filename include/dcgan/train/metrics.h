@@ -1,9 +1,10 @@
-// metrics.csv: one row per logging step, appended and flushed as training goes.
+// metrics.csv: one row per logging step, appended as training goes.
 #pragma once
 
 #include <cstdint>
-#include <fstream>
 #include <string>
+
+#include "dcgan/io/file.h"
 
 namespace dcgan {
 
@@ -29,10 +30,12 @@ class MetricsLog {
   void append(const MetricsRow& row);
   // A row already formatted, whose first column is the step (another CSV, e.g. quality.csv).
   void append_line(const std::string& line);
+  // Makes the rows appended so far durable: called before a checkpoint is written, so that the
+  // checkpoint on disk never runs ahead of the rows a resume keeps.
+  void sync() { file_.sync(); }
 
  private:
-  std::string path_;
-  std::ofstream out_;
+  AppendFile file_;
 };
 
 }  // namespace dcgan
