@@ -424,6 +424,10 @@ class Trainer {
   void save_checkpoint() {
     check_finite_weights();
     if (!writer_) return;
+    // The logs first: a resume keeps their rows up to the checkpoint's step, which must then be
+    // on disk whenever the checkpoint is, power loss included.
+    if (metrics_) metrics_->sync();
+    if (quality_) quality_->sync();
     CheckpointWriter writer(CheckpointKind::kTraining);
     writer.write_string("config", to_yaml(config_));
     writer.write_int("channels", data_.train.channels());
