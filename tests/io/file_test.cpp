@@ -76,9 +76,11 @@ TEST(FileTest, AppendFileWritesThroughAfterWhatWasThere) {
   AppendFile file(path);
   file.append("1,a\n");
   EXPECT_EQ(testing::read_text(path), "header\n1,a\n");
-  file.append(std::string(70000, 'x') + "\n");
+  std::string long_line(70000, 'x');
+  long_line.push_back('\n');
+  file.append(long_line);
   file.sync();
-  EXPECT_EQ(testing::read_text(path), "header\n1,a\n" + std::string(70000, 'x') + "\n");
+  EXPECT_EQ(testing::read_text(path), "header\n1,a\n" + long_line);
 }
 
 TEST(FileTest, AppendFileErrorsNameThePathAndTheReason) {
