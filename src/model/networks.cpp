@@ -211,7 +211,7 @@ torch::Tensor DiscriminatorImpl::forward(const torch::Tensor& x) {
   const bool channels_last = upconv_ == UpconvKind::kGemm && gemm_conv_active();
   const auto input = channels_last ? x.contiguous(torch::MemoryFormat::ChannelsLast) : x;
   // In place: the convolution's backward pass reads its input and weight, not its output, and
-  // leaky ReLU's reads the sign, which the output keeps (slope > 0). A fresh output of this size
+  // leaky ReLU's reads the sign, which the output keeps (slope >= 0). A fresh output of this size
   // was most of the activation's time: its pages faulted in on every call.
   auto h = F::leaky_relu(conv(0, input),
                          F::LeakyReLUFuncOptions().negative_slope(slope_).inplace(true));

@@ -753,7 +753,7 @@ DCGAN_ALWAYS_INLINE void weight_blocks(const float* in, float* out, int64_t n, i
   for (int64_t b = b0; b < b1; ++b) {
     const int64_t k0 = b * kWeightBlock;
     const int64_t len = std::min(kWeightBlock, n - k0);
-    if (kBackward) {
+    if constexpr (kBackward) {
       weight_transform_backward_block(in, out, n, tile, k0, len, taps, rows);
     } else {
       weight_transform_block(in, out, n, tile, k0, len, taps, rows);

@@ -3,8 +3,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
-#include <sstream>
-#include <vector>
 
 #include "dcgan/error.h"
 #include "dcgan/io/file.h"

@@ -140,8 +140,8 @@ torch::Tensor plain_discriminator(Discriminator& d, const torch::Tensor& x, doub
 }
 
 // D's logits and the gradients of its input and every parameter are those of the same layers
-// written out in LibTorch, with leaky ReLU's slope 0.2 and 0 (plain ReLU: LibTorch refuses an
-// in-place activation's gradient there, so D's first one must not run in place).
+// written out in LibTorch, with leaky ReLU's slope 0.2 and 0 (plain ReLU, where D's first
+// activation, in place, must still pass the gradient only where its output is positive).
 TEST(NetworksTest, DiscriminatorMatchesPlainLayers) {
   for (const double slope : {0.2, 0.0}) {
     ModelOptions options;
