@@ -347,25 +347,11 @@ DCGAN_ALWAYS_INLINE void run_range(const Job<T>& j, int64_t begin, int64_t end) 
   }
 }
 
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-template <typename T>
-__attribute__((target("avx512f,avx512bw"))) void run_avx512(const Job<T>& j, int64_t begin,
-                                                            int64_t end) {
-  run_range<16>(j, begin, end);
-}
-template <typename T>
-__attribute__((target("avx2,fma"))) void run_avx2(const Job<T>& j, int64_t begin, int64_t end) {
-  run_range<8>(j, begin, end);
-}
-#endif
-
 template <typename T>
 void run_any(const Job<T>& j, int64_t begin, int64_t end) {
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-  if (cpu_has_avx512()) return run_avx512(j, begin, end);
-  if (cpu_has_avx2()) return run_avx2(j, begin, end);
-#endif
-  run_range<4>(j, begin, end);
+  run_widest<Widest::kAvx512>([&](auto lanes) DCGAN_ALWAYS_INLINE_LAMBDA {
+    run_range<decltype(lanes)::value>(j, begin, end);
+  });
 }
 
 // The pass over every unit; for the sums, `first` and `second` per channel in double.

@@ -198,32 +198,13 @@ DCGAN_ALWAYS_INLINE void gather_rows(const T* taps, const T* bias, T* large, con
   }
 }
 
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-template <typename T>
-__attribute__((target("avx512f,avx512bw"))) void gather_rows_avx512(const T* taps, const T* bias,
-                                                                    T* large, const TapPlan& plan,
-                                                                    int64_t c, float* sum,
-                                                                    int64_t begin, int64_t end) {
-  gather_rows(taps, bias, large, plan, c, sum, begin, end);
-}
-template <typename T>
-__attribute__((target("avx2,fma"))) void gather_rows_avx2(const T* taps, const T* bias, T* large,
-                                                          const TapPlan& plan, int64_t c,
-                                                          float* sum, int64_t begin, int64_t end) {
-  gather_rows(taps, bias, large, plan, c, sum, begin, end);
-}
-#endif
-
 template <typename T>
 void gather_kernel(const T* taps, const T* bias, T* large, const TapPlan& plan, int64_t c) {
   at::parallel_for(0, plan.n * kStride * plan.h, 1, [&](int64_t begin, int64_t end) {
     std::vector<float> sum(c);
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-    if (cpu_has_avx512())
-      return gather_rows_avx512(taps, bias, large, plan, c, sum.data(), begin, end);
-    if (cpu_has_avx2()) return gather_rows_avx2(taps, bias, large, plan, c, sum.data(), begin, end);
-#endif
-    gather_rows(taps, bias, large, plan, c, sum.data(), begin, end);
+    run_widest<Widest::kAvx512>([&](auto) DCGAN_ALWAYS_INLINE_LAMBDA {
+      gather_rows(taps, bias, large, plan, c, sum.data(), begin, end);
+    });
   });
 }
 

@@ -131,29 +131,12 @@ DCGAN_ALWAYS_INLINE void output_rows(const Shape& s, const float* x, const float
   }
 }
 
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-template <int Co>
-__attribute__((target("avx512f"))) void output_rows_avx512(const Shape& s, const float* x,
-                                                           const float* wt, const float* bias,
-                                                           float* y, int64_t begin, int64_t end) {
-  output_rows<Co, 16>(s, x, wt, bias, y, begin, end);
-}
-template <int Co>
-__attribute__((target("avx2,fma"))) void output_rows_avx2(const Shape& s, const float* x,
-                                                          const float* wt, const float* bias,
-                                                          float* y, int64_t begin, int64_t end) {
-  output_rows<Co, 8>(s, x, wt, bias, y, begin, end);
-}
-#endif
-
 template <int Co>
 void output_rows_any(const Shape& s, const float* x, const float* wt, const float* bias, float* y,
                      int64_t begin, int64_t end) {
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-  if (cpu_has_avx512()) return output_rows_avx512<Co>(s, x, wt, bias, y, begin, end);
-  if (cpu_has_avx2()) return output_rows_avx2<Co>(s, x, wt, bias, y, begin, end);
-#endif
-  output_rows<Co, 4>(s, x, wt, bias, y, begin, end);
+  run_widest<Widest::kAvx512>([&](auto lanes) DCGAN_ALWAYS_INLINE_LAMBDA {
+    output_rows<Co, decltype(lanes)::value>(s, x, wt, bias, y, begin, end);
+  });
 }
 
 template <int Co>

@@ -397,38 +397,17 @@ DCGAN_ALWAYS_INLINE void output_tiles_backward(const PhaseGrid& g, const float* 
   }
 }
 
-// Runs name<Ty, Tx>(args..., begin, end) over [0, total) in parallel: on x86-64, a copy
-// compiled for AVX2 with FMA where the CPU has them; elsewhere the build's baseline code.
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-#define DCGAN_TILE_KERNEL(name)                                         \
-  template <class Ty, class Tx, class... Args>                          \
-  __attribute__((target("avx2,fma"))) void name##_avx2(Args... args) {  \
-    name<Ty, Tx>(args...);                                              \
-  }                                                                     \
-  template <class Ty, class Tx, class... Args>                          \
-  void name##_base(Args... args) {                                      \
-    name<Ty, Tx>(args...);                                              \
-  }                                                                     \
-  template <class Ty, class Tx, class... Args>                          \
-  void name##_parallel(int64_t total, int64_t grain, Args... args) {    \
-    RECORD_USER_SCOPE("dcgan::winograd_" #name);                        \
-    at::parallel_for(0, total, grain, [&](int64_t begin, int64_t end) { \
-      if (cpu_has_avx2()) {                                             \
-        name##_avx2<Ty, Tx>(args..., begin, end);                       \
-      } else {                                                          \
-        name##_base<Ty, Tx>(args..., begin, end);                       \
-      }                                                                 \
-    });                                                                 \
+// Runs name<Ty, Tx>(args..., begin, end) over [0, total) in parallel, in a copy compiled for
+// AVX2 with FMA where the CPU has them (run_widest).
+#define DCGAN_TILE_KERNEL(name)                                                         \
+  template <class Ty, class Tx, class... Args>                                          \
+  void name##_parallel(int64_t total, int64_t grain, Args... args) {                    \
+    RECORD_USER_SCOPE("dcgan::winograd_" #name);                                        \
+    at::parallel_for(0, total, grain, [&](int64_t begin, int64_t end) {                 \
+      run_widest<Widest::kAvx2>(                                                        \
+          [&](auto) DCGAN_ALWAYS_INLINE_LAMBDA { name<Ty, Tx>(args..., begin, end); }); \
+    });                                                                                 \
   }
-#else
-#define DCGAN_TILE_KERNEL(name)                                                               \
-  template <class Ty, class Tx, class... Args>                                                \
-  void name##_parallel(int64_t total, int64_t grain, Args... args) {                          \
-    RECORD_USER_SCOPE("dcgan::winograd_" #name);                                              \
-    at::parallel_for(0, total, grain,                                                         \
-                     [&](int64_t begin, int64_t end) { name<Ty, Tx>(args..., begin, end); }); \
-  }
-#endif
 DCGAN_TILE_KERNEL(input_tiles)
 DCGAN_TILE_KERNEL(input_tiles_backward)
 DCGAN_TILE_KERNEL(output_tiles)
@@ -761,25 +740,15 @@ DCGAN_ALWAYS_INLINE void weight_blocks(const float* in, float* out, int64_t n, i
   }
 }
 
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-template <bool kBackward>
-__attribute__((target("avx2,fma"))) void weight_blocks_avx2(const float* in, float* out,
-                                                            int64_t n, int64_t tile, int64_t b0,
-                                                            int64_t b1) {
-  weight_blocks<kBackward>(in, out, n, tile, b0, b1);
-}
-#endif
-
-// The blocks of n kernels in parallel: on x86-64 a copy compiled for AVX2 with FMA where the CPU
-// has them (the tile kernels' way), elsewhere the build's baseline code.
+// The blocks of n kernels in parallel, in a copy compiled for AVX2 with FMA where the CPU has them
+// (the tile kernels' way).
 template <bool kBackward>
 void weight_transform_blocks(const float* in, float* out, int64_t n, int64_t tile) {
   const int64_t blocks = (n + kWeightBlock - 1) / kWeightBlock;
   at::parallel_for(0, blocks, 1, [&](int64_t b0, int64_t b1) {
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-    if (cpu_has_avx2()) return weight_blocks_avx2<kBackward>(in, out, n, tile, b0, b1);
-#endif
-    weight_blocks<kBackward>(in, out, n, tile, b0, b1);
+    run_widest<Widest::kAvx2>([&](auto) DCGAN_ALWAYS_INLINE_LAMBDA {
+      weight_blocks<kBackward>(in, out, n, tile, b0, b1);
+    });
   });
 }
 
