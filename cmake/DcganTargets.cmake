@@ -6,6 +6,15 @@ function(dcgan_compile_flags target)
   target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic -Wno-unused-parameter)
   if(DCGAN_WARNINGS_AS_ERRORS)
     target_compile_options(${target} PRIVATE -Werror)
+    if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU" AND CMAKE_CXX_COMPILER_VERSION VERSION_GREATER_EQUAL 12
+       AND CMAKE_CXX_COMPILER_VERSION VERSION_LESS 13)
+      # GCC 12 (Debian 12's) warns inside libstdc++'s inlined code: -Wstringop-overflow on plain
+      # std::string concatenation, -Wmaybe-uninitialized on the std::optional<std::vector> of
+      # LibTorch's interpolate options. Both are the compiler's false positives, not dcgan's
+      # code: they stay warnings, and do not fail the build.
+      target_compile_options(${target} PRIVATE -Wno-error=stringop-overflow
+                                               -Wno-error=maybe-uninitialized)
+    endif()
   endif()
   if(DCGAN_SANITIZE)
     target_compile_options(${target} PRIVATE -fsanitize=address,undefined -fno-omit-frame-pointer
