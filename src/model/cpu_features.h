@@ -2,6 +2,7 @@
 // build's baseline and for wider vector instructions.
 #pragma once
 
+#include <atomic>
 #include <type_traits>
 
 // A loop written once and inlined into each compiled copy, so that each copy's body is compiled
@@ -33,8 +34,12 @@
 
 namespace dcgan {
 
+// The widest copy the loops may take (CpuCopy in dcgan/model/parallel.h, as an int; set there by
+// limit_cpu_copy).
+inline std::atomic<int> cpu_copy_cap{2};
+
 // Whether the CPU runs AVX2 and FMA instructions (x86-64 with GCC or Clang; false elsewhere).
-inline bool cpu_has_avx2() {
+inline bool cpu_supports_avx2() {
 #if DCGAN_X86_COPIES
   static const bool yes = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
   return yes;
@@ -45,13 +50,21 @@ inline bool cpu_has_avx2() {
 
 // Whether it runs AVX-512 Foundation (32 vector registers of 16 floats) and Byte-Word (the 16-bit
 // lanes of bf16 loads and stores) instructions, both of which the AVX-512 copies are compiled for.
-inline bool cpu_has_avx512() {
+inline bool cpu_supports_avx512() {
 #if DCGAN_X86_COPIES
   static const bool yes = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw");
   return yes;
 #else
   return false;
 #endif
+}
+
+// Whether the loops take their AVX2 and AVX-512 copies now: the CPU runs them, and the cap allows.
+inline bool cpu_has_avx2() {
+  return cpu_supports_avx2() && cpu_copy_cap.load(std::memory_order_relaxed) >= 1;
+}
+inline bool cpu_has_avx512() {
+  return cpu_supports_avx512() && cpu_copy_cap.load(std::memory_order_relaxed) >= 2;
 }
 
 // A vector width in floats, as run_widest passes it to a loop: 16 (AVX-512), 8 (AVX2 with FMA) or

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <vector>
 
+#include "cpu_features.h"
+
 namespace dcgan {
 
 int64_t parallel_loop_threads() {
@@ -16,6 +18,28 @@ int64_t parallel_loop_threads() {
     if (tid >= 0 && tid < threads && begin < end) ran[static_cast<size_t>(tid)] = 1;
   });
   return std::count(ran.begin(), ran.end(), 1);
+}
+
+CpuCopy cpu_copy() {
+  if (cpu_has_avx512()) return CpuCopy::kAvx512;
+  if (cpu_has_avx2()) return CpuCopy::kAvx2;
+  return CpuCopy::kBaseline;
+}
+
+CpuCopy limit_cpu_copy(CpuCopy widest) {
+  return static_cast<CpuCopy>(cpu_copy_cap.exchange(static_cast<int>(widest)));
+}
+
+const char* cpu_copy_name(CpuCopy copy) {
+  switch (copy) {
+    case CpuCopy::kAvx512:
+      return "AVX-512";
+    case CpuCopy::kAvx2:
+      return "AVX2";
+    case CpuCopy::kBaseline:
+      break;
+  }
+  return "baseline";
 }
 
 }  // namespace dcgan

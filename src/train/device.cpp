@@ -100,9 +100,11 @@ std::string describe_build() {
     text += ", no CUDA support";
   }
   text += ", " + describe_cpu_bf16(cpu_has_native_bf16(), cpu_has_amx_bf16(), bf16_isa_cap());
-  // Whether the model's own CPU loops (the Winograd and GEMM forms) use every intra-op thread.
+  // Whether the model's own CPU loops (the Winograd and GEMM forms) use every intra-op thread,
+  // and the widest of their copies they take.
   text += ", own CPU loops on " + std::to_string(parallel_loop_threads()) + " of " +
-          std::to_string(at::get_num_threads()) + " threads";
+          std::to_string(at::get_num_threads()) + " threads (" + cpu_copy_name(cpu_copy()) +
+          " copies)";
   // Where the model's own fp32 matrix products run (cpu_products.h).
   text += ", fp32 products on " + std::string(product_library_name(cpu_product_library()));
   return text;

@@ -8,6 +8,7 @@
 
 #include "dcgan/error.h"
 #include "dcgan/model/cpu_products.h"
+#include "dcgan/model/parallel.h"
 #include "dcgan/model/precision.h"
 #include "dcgan/train/device.h"
 #include "testing/process.h"
@@ -56,15 +57,18 @@ TEST(VersionTest, SaysWhetherCudaSupportIsBuiltIn) {
                                                          bf16_isa_cap()) + ","),
             std::string::npos)
       << version.output;
-  // The model's own loops on every intra-op thread where the build has OpenMP, else on one.
+  // The model's own loops on every intra-op thread where the build has OpenMP, else on one, in
+  // the widest copy the CPU runs.
   std::smatch loops;
-  const std::regex pattern(", own CPU loops on ([0-9]+) of ([0-9]+) threads");
+  const std::regex pattern(
+      ", own CPU loops on ([0-9]+) of ([0-9]+) threads \\(([-A-Za-z0-9]+) copies\\)");
   ASSERT_TRUE(std::regex_search(version.output, loops, pattern)) << version.output;
 #if DCGAN_WITH_OPENMP
   EXPECT_EQ(loops[1].str(), loops[2].str()) << version.output;
 #else
   EXPECT_EQ(loops[1].str(), "1") << version.output;
 #endif
+  EXPECT_EQ(loops[3].str(), cpu_copy_name(cpu_copy())) << version.output;
   // The library of the model's own matrix products, as the model picks it.
   EXPECT_NE(version.output.find(std::string(", fp32 products on ") +
                                 product_library_name(cpu_product_library())),

@@ -9,10 +9,12 @@
 #include <vector>
 
 #include "testing/conv_checks.h"
+#include "testing/cpu_copies.h"
 
 namespace dcgan {
 namespace {
 
+using testing::for_each_cpu_copy;
 using testing::relative;
 
 namespace F = torch::nn::functional;
@@ -90,33 +92,35 @@ class BatchNormLeakyReluTest : public ::testing::TestWithParam<Shape> {};
 // bias.
 TEST_P(BatchNormLeakyReluTest, MatchesLibTorchsLayers) {
   const Shape s = GetParam();
-  struct Bounds {
-    torch::ScalarType type;
-    double y, gx, gw, gb, stats;
-  };
-  for (const Bounds b :
-       {Bounds{torch::kFloat, 1e-5, 1e-4, 1e-4, 1e-5, 1e-6},
-        Bounds{torch::kBFloat16, 2.0 / 256, 4.0 / 256, 4.0 / 256, 4.0 / 256, 1e-3}}) {
-    each_layout(s, 21, b.type, b.type, [&](auto x, auto g, auto format) {
-      auto fused_bn = make_bn(s.c, 5);
-      auto plain_bn = make_bn(s.c, 5);
-      const Pass fused = run(fused_bn, x, g, true);
-      const Pass plain = run(plain_bn, x, g, false);
-      EXPECT_EQ(fused.y.scalar_type(), b.type);
-      EXPECT_EQ(fused.gx.scalar_type(), b.type);
-      EXPECT_EQ(fused.gw.scalar_type(), torch::kFloat);
-      EXPECT_TRUE(fused.y.is_contiguous(format));
-      EXPECT_TRUE(fused.gx.is_contiguous(format));
-      EXPECT_LE(relative(fused.y, plain.y), b.y);
-      EXPECT_LE(relative(fused.gx, plain.gx), b.gx);
-      EXPECT_LE(relative(fused.gw, plain.gw), b.gw);
-      EXPECT_LE(relative(fused.gb, plain.gb), b.gb);
-      EXPECT_LE(relative(fused_bn->running_mean, plain_bn->running_mean), b.stats);
-      EXPECT_LE(relative(fused_bn->running_var, plain_bn->running_var), b.stats);
-      EXPECT_EQ(fused_bn->num_batches_tracked.item<int64_t>(), 1);
-      EXPECT_EQ(plain_bn->num_batches_tracked.item<int64_t>(), 1);
-    });
-  }
+  for_each_cpu_copy([&] {
+    struct Bounds {
+      torch::ScalarType type;
+      double y, gx, gw, gb, stats;
+    };
+    for (const Bounds b :
+         {Bounds{torch::kFloat, 1e-5, 1e-4, 1e-4, 1e-5, 1e-6},
+          Bounds{torch::kBFloat16, 2.0 / 256, 4.0 / 256, 4.0 / 256, 4.0 / 256, 1e-3}}) {
+      each_layout(s, 21, b.type, b.type, [&](auto x, auto g, auto format) {
+        auto fused_bn = make_bn(s.c, 5);
+        auto plain_bn = make_bn(s.c, 5);
+        const Pass fused = run(fused_bn, x, g, true);
+        const Pass plain = run(plain_bn, x, g, false);
+        EXPECT_EQ(fused.y.scalar_type(), b.type);
+        EXPECT_EQ(fused.gx.scalar_type(), b.type);
+        EXPECT_EQ(fused.gw.scalar_type(), torch::kFloat);
+        EXPECT_TRUE(fused.y.is_contiguous(format));
+        EXPECT_TRUE(fused.gx.is_contiguous(format));
+        EXPECT_LE(relative(fused.y, plain.y), b.y);
+        EXPECT_LE(relative(fused.gx, plain.gx), b.gx);
+        EXPECT_LE(relative(fused.gw, plain.gw), b.gw);
+        EXPECT_LE(relative(fused.gb, plain.gb), b.gb);
+        EXPECT_LE(relative(fused_bn->running_mean, plain_bn->running_mean), b.stats);
+        EXPECT_LE(relative(fused_bn->running_var, plain_bn->running_var), b.stats);
+        EXPECT_EQ(fused_bn->num_batches_tracked.item<int64_t>(), 1);
+        EXPECT_EQ(plain_bn->num_batches_tracked.item<int64_t>(), 1);
+      });
+    }
+  });
 }
 
 // In bf16 the arithmetic is fp32's on the same values, each output rounded once: the bf16 pass is
@@ -124,16 +128,18 @@ TEST_P(BatchNormLeakyReluTest, MatchesLibTorchsLayers) {
 // even); and the weight's and bias's gradients are the same.
 TEST_P(BatchNormLeakyReluTest, Bf16RoundsTheFp32ResultsOnce) {
   const Shape s = GetParam();
-  each_layout(s, 23, torch::kBFloat16, torch::kBFloat16, [&](auto x, auto g, auto) {
-    auto bn16 = make_bn(s.c, 7);
-    auto bn32 = make_bn(s.c, 7);
-    const Pass p16 = run(bn16, x, g, true);
-    const Pass p32 = run(bn32, x.to(torch::kFloat), g.to(torch::kFloat), true);
-    EXPECT_TRUE(torch::equal(p16.y, p32.y.to(torch::kBFloat16)));
-    EXPECT_TRUE(torch::equal(p16.gx, p32.gx.to(torch::kBFloat16)));
-    EXPECT_TRUE(torch::equal(p16.gw, p32.gw));
-    EXPECT_TRUE(torch::equal(p16.gb, p32.gb));
-    EXPECT_TRUE(torch::equal(bn16->running_var, bn32->running_var));
+  for_each_cpu_copy([&] {
+    each_layout(s, 23, torch::kBFloat16, torch::kBFloat16, [&](auto x, auto g, auto) {
+      auto bn16 = make_bn(s.c, 7);
+      auto bn32 = make_bn(s.c, 7);
+      const Pass p16 = run(bn16, x, g, true);
+      const Pass p32 = run(bn32, x.to(torch::kFloat), g.to(torch::kFloat), true);
+      EXPECT_TRUE(torch::equal(p16.y, p32.y.to(torch::kBFloat16)));
+      EXPECT_TRUE(torch::equal(p16.gx, p32.gx.to(torch::kBFloat16)));
+      EXPECT_TRUE(torch::equal(p16.gw, p32.gw));
+      EXPECT_TRUE(torch::equal(p16.gb, p32.gb));
+      EXPECT_TRUE(torch::equal(bn16->running_var, bn32->running_var));
+    });
   });
 }
 

@@ -13,10 +13,12 @@
 #include "dcgan/model/networks.h"
 #include "dcgan/model/precision.h"
 #include "testing/conv_checks.h"
+#include "testing/cpu_copies.h"
 
 namespace dcgan {
 namespace {
 
+using testing::for_each_cpu_copy;
 using testing::relative;
 
 namespace F = torch::nn::functional;
@@ -76,38 +78,40 @@ class GemmConvTest : public ::testing::TestWithParam<std::tuple<Case, GemmTaps>>
 // In fp32 the GEMM form is LibTorch's layer up to fp32 rounding, in the output and in all three
 // gradients, with and without a bias, and its output and input gradient are in the input's layout.
 TEST_P(GemmConvTest, MatchesLibTorchInFp32) {
-  torch::manual_seed(5);
-  const auto x = input_for(c, torch::kFloat);
-  const auto w = weight_for(c, torch::kFloat);
-  const auto b = torch::randn({c.out}).requires_grad_();
-  const auto y = gemm_form(c, x, w, b);
-  const auto expected = reference(c, x, w, b);
-  ASSERT_EQ(y.sizes(), expected.sizes());
-  EXPECT_EQ(y.scalar_type(), torch::kFloat);
-  EXPECT_TRUE(y.is_contiguous());
-  EXPECT_LE(relative(y, expected), 1e-5);
-  const auto gy = torch::randn_like(expected);
-  const auto got = torch::autograd::grad({y}, {x, w, b}, {gy});
-  const auto want = torch::autograd::grad({expected}, {x, w, b}, {gy});
-  for (size_t i = 0; i < want.size(); ++i) {
-    ASSERT_EQ(got[i].sizes(), want[i].sizes()) << "gradient " << i;
-    EXPECT_LE(relative(got[i], want[i]), 1e-5) << "gradient " << i;
-  }
-  EXPECT_TRUE(got[0].is_contiguous());
-  // A channels-last input: channels-last output and gradient, the same values.
-  const auto x_cl = x.detach().contiguous(torch::MemoryFormat::ChannelsLast).requires_grad_();
-  const auto y_cl = gemm_form(c, x_cl, w, b);
-  EXPECT_TRUE(y_cl.is_contiguous(torch::MemoryFormat::ChannelsLast));
-  EXPECT_LE(relative(y_cl, expected), 1e-5);
-  const auto gx_cl = torch::autograd::grad({y_cl}, {x_cl}, {gy})[0];
-  EXPECT_TRUE(gx_cl.is_contiguous(torch::MemoryFormat::ChannelsLast));
-  EXPECT_LE(relative(gx_cl, want[0]), 1e-5);
-  // No bias: no bias term, and the other gradients as before.
-  const auto y0 = gemm_form(c, x, w, torch::Tensor());
-  EXPECT_LE(relative(y0, reference(c, x, w, torch::Tensor())), 1e-5);
-  const auto got0 = torch::autograd::grad({y0}, {x, w}, {gy});
-  EXPECT_LE(relative(got0[0], want[0]), 1e-5);
-  EXPECT_LE(relative(got0[1], want[1]), 1e-5);
+  for_each_cpu_copy([&] {
+    torch::manual_seed(5);
+    const auto x = input_for(c, torch::kFloat);
+    const auto w = weight_for(c, torch::kFloat);
+    const auto b = torch::randn({c.out}).requires_grad_();
+    const auto y = gemm_form(c, x, w, b);
+    const auto expected = reference(c, x, w, b);
+    ASSERT_EQ(y.sizes(), expected.sizes());
+    EXPECT_EQ(y.scalar_type(), torch::kFloat);
+    EXPECT_TRUE(y.is_contiguous());
+    EXPECT_LE(relative(y, expected), 1e-5);
+    const auto gy = torch::randn_like(expected);
+    const auto got = torch::autograd::grad({y}, {x, w, b}, {gy});
+    const auto want = torch::autograd::grad({expected}, {x, w, b}, {gy});
+    for (size_t i = 0; i < want.size(); ++i) {
+      ASSERT_EQ(got[i].sizes(), want[i].sizes()) << "gradient " << i;
+      EXPECT_LE(relative(got[i], want[i]), 1e-5) << "gradient " << i;
+    }
+    EXPECT_TRUE(got[0].is_contiguous());
+    // A channels-last input: channels-last output and gradient, the same values.
+    const auto x_cl = x.detach().contiguous(torch::MemoryFormat::ChannelsLast).requires_grad_();
+    const auto y_cl = gemm_form(c, x_cl, w, b);
+    EXPECT_TRUE(y_cl.is_contiguous(torch::MemoryFormat::ChannelsLast));
+    EXPECT_LE(relative(y_cl, expected), 1e-5);
+    const auto gx_cl = torch::autograd::grad({y_cl}, {x_cl}, {gy})[0];
+    EXPECT_TRUE(gx_cl.is_contiguous(torch::MemoryFormat::ChannelsLast));
+    EXPECT_LE(relative(gx_cl, want[0]), 1e-5);
+    // No bias: no bias term, and the other gradients as before.
+    const auto y0 = gemm_form(c, x, w, torch::Tensor());
+    EXPECT_LE(relative(y0, reference(c, x, w, torch::Tensor())), 1e-5);
+    const auto got0 = torch::autograd::grad({y0}, {x, w}, {gy});
+    EXPECT_LE(relative(got0[0], want[0]), 1e-5);
+    EXPECT_LE(relative(got0[1], want[1]), 1e-5);
+  });
 }
 
 // In bf16 the products come rounded to bf16 from the matrix product and the transposed form sums
@@ -115,24 +119,26 @@ TEST_P(GemmConvTest, MatchesLibTorchInFp32) {
 // adds up to 9 classes' products, one rounding each): within a few bf16 roundings (2^-8 relative)
 // of a float64 computation on the same bf16 operands, in the output and the gradients.
 TEST_P(GemmConvTest, Bf16IsWithinBf16RoundingOfExactSums) {
-  torch::manual_seed(6);
-  const auto x = input_for(c, torch::kBFloat16);
-  const auto w = weight_for(c, torch::kBFloat16);
-  const auto b = torch::randn({c.out}).to(torch::kBFloat16).requires_grad_();
-  const auto y = gemm_form(c, x, w, b);
-  EXPECT_EQ(y.scalar_type(), torch::kBFloat16);
-  const auto x64 = x.detach().to(torch::kDouble).requires_grad_();
-  const auto w64 = w.detach().to(torch::kDouble).requires_grad_();
-  const auto b64 = b.detach().to(torch::kDouble).requires_grad_();
-  const auto expected = reference(c, x64, w64, b64);
-  EXPECT_LE(relative(y, expected), 4.0 / 256);
-  const auto gy = torch::randn(expected.sizes()).to(torch::kBFloat16);
-  const auto got = torch::autograd::grad({y}, {x, w, b}, {gy});
-  const auto want = torch::autograd::grad({expected}, {x64, w64, b64}, {gy.to(torch::kDouble)});
-  for (size_t i = 0; i < want.size(); ++i) {
-    EXPECT_EQ(got[i].scalar_type(), torch::kBFloat16) << "gradient " << i;
-    EXPECT_LE(relative(got[i], want[i]), 4.0 / 256) << "gradient " << i;
-  }
+  for_each_cpu_copy([&] {
+    torch::manual_seed(6);
+    const auto x = input_for(c, torch::kBFloat16);
+    const auto w = weight_for(c, torch::kBFloat16);
+    const auto b = torch::randn({c.out}).to(torch::kBFloat16).requires_grad_();
+    const auto y = gemm_form(c, x, w, b);
+    EXPECT_EQ(y.scalar_type(), torch::kBFloat16);
+    const auto x64 = x.detach().to(torch::kDouble).requires_grad_();
+    const auto w64 = w.detach().to(torch::kDouble).requires_grad_();
+    const auto b64 = b.detach().to(torch::kDouble).requires_grad_();
+    const auto expected = reference(c, x64, w64, b64);
+    EXPECT_LE(relative(y, expected), 4.0 / 256);
+    const auto gy = torch::randn(expected.sizes()).to(torch::kBFloat16);
+    const auto got = torch::autograd::grad({y}, {x, w, b}, {gy});
+    const auto want = torch::autograd::grad({expected}, {x64, w64, b64}, {gy.to(torch::kDouble)});
+    for (size_t i = 0; i < want.size(); ++i) {
+      EXPECT_EQ(got[i].scalar_type(), torch::kBFloat16) << "gradient " << i;
+      EXPECT_LE(relative(got[i], want[i]), 4.0 / 256) << "gradient " << i;
+    }
+  });
 }
 
 INSTANTIATE_TEST_SUITE_P(Shapes, GemmConvTest,

@@ -8,10 +8,12 @@
 #include <vector>
 
 #include "testing/conv_checks.h"
+#include "testing/cpu_copies.h"
 
 namespace dcgan {
 namespace {
 
+using testing::for_each_cpu_copy;
 using testing::relative;
 
 namespace F = torch::nn::functional;
@@ -92,11 +94,13 @@ class ThinConvTransposeTest : public ::testing::TestWithParam<Case> {};
 // The direct transposed layer against float64 sums: the output and all three gradients.
 TEST_P(ThinConvTransposeTest, MatchesConvTranspose2dToFloatRounding) {
   const Case c = GetParam();
-  for (const auto format : {torch::MemoryFormat::Contiguous, torch::MemoryFormat::ChannelsLast}) {
-    torch::manual_seed(11);
-    expect_float64_sums(c, {c.in, c.out, 5, 5}, {c.batch, c.out, 2 * c.h, 2 * c.w}, format,
-                        thin_layer_conv_transpose, transposed);
-  }
+  for_each_cpu_copy([&] {
+    for (const auto format : {torch::MemoryFormat::Contiguous, torch::MemoryFormat::ChannelsLast}) {
+      torch::manual_seed(11);
+      expect_float64_sums(c, {c.in, c.out, 5, 5}, {c.batch, c.out, 2 * c.h, 2 * c.w}, format,
+                          thin_layer_conv_transpose, transposed);
+    }
+  });
 }
 
 // In bf16 (the GEMM form's narrow layers under bf16 autocast): the same, within bf16 rounding.
@@ -104,29 +108,33 @@ TEST_P(ThinConvTransposeTest, MatchesConvTranspose2dToFloatRounding) {
 // bf16 kernels, and 1.13's fail on some CPUs ("could not create a descriptor for a dilated
 // convolution"). The bf16 forward kernel, dcgan's own, is checked on 1.13 too (next test).
 TEST_P(ThinConvTransposeTest, Bf16MatchesConvTranspose2dToBf16Rounding) {
-  if (TORCH_VERSION_MAJOR < 2) GTEST_SKIP() << "LibTorch 1.13 never runs the direct form in bf16";
-  const Case c = GetParam();
-  for (const auto format : {torch::MemoryFormat::Contiguous, torch::MemoryFormat::ChannelsLast}) {
-    torch::manual_seed(15);
-    expect_float64_sums(c, {c.in, c.out, 5, 5}, {c.batch, c.out, 2 * c.h, 2 * c.w}, format,
-                        thin_layer_conv_transpose, transposed, torch::kBFloat16);
-  }
+  for_each_cpu_copy([&] {
+    if (TORCH_VERSION_MAJOR < 2) GTEST_SKIP() << "LibTorch 1.13 never runs the direct form in bf16";
+    const Case c = GetParam();
+    for (const auto format : {torch::MemoryFormat::Contiguous, torch::MemoryFormat::ChannelsLast}) {
+      torch::manual_seed(15);
+      expect_float64_sums(c, {c.in, c.out, 5, 5}, {c.batch, c.out, 2 * c.h, 2 * c.w}, format,
+                          thin_layer_conv_transpose, transposed, torch::kBFloat16);
+    }
+  });
 }
 
 // The bf16 kernel is the fp32 kernel on the operands' values, its output rounded to bf16 once:
 // bit for bit.
 TEST_P(ThinConvTransposeTest, Bf16KernelRoundsTheFp32SumsOnce) {
   const Case c = GetParam();
-  torch::manual_seed(16);
-  const auto x = torch::randn({c.batch, c.in, c.h, c.w}).to(torch::kBFloat16);
-  const auto w = (torch::randn({c.in, c.out, 5, 5}) * 0.1).to(torch::kBFloat16);
-  const auto b = torch::randn({c.out}).to(torch::kBFloat16);
-  const auto y = thin_conv_transpose(x, w, b);
-  EXPECT_EQ(y.scalar_type(), torch::kBFloat16);
-  EXPECT_TRUE(y.is_contiguous(torch::MemoryFormat::ChannelsLast));
-  const auto y32 =
-      thin_conv_transpose(x.to(torch::kFloat), w.to(torch::kFloat), b.to(torch::kFloat));
-  EXPECT_TRUE(torch::equal(y, y32.to(torch::kBFloat16)));
+  for_each_cpu_copy([&] {
+    torch::manual_seed(16);
+    const auto x = torch::randn({c.batch, c.in, c.h, c.w}).to(torch::kBFloat16);
+    const auto w = (torch::randn({c.in, c.out, 5, 5}) * 0.1).to(torch::kBFloat16);
+    const auto b = torch::randn({c.out}).to(torch::kBFloat16);
+    const auto y = thin_conv_transpose(x, w, b);
+    EXPECT_EQ(y.scalar_type(), torch::kBFloat16);
+    EXPECT_TRUE(y.is_contiguous(torch::MemoryFormat::ChannelsLast));
+    const auto y32 =
+        thin_conv_transpose(x.to(torch::kFloat), w.to(torch::kFloat), b.to(torch::kFloat));
+    EXPECT_TRUE(torch::equal(y, y32.to(torch::kBFloat16)));
+  });
 }
 
 // The forward kernel alone, with no autograd: the same output, in channels-last layout.
@@ -152,20 +160,24 @@ class ThinConvTest : public ::testing::TestWithParam<Case> {};
 
 TEST_P(ThinConvTest, MatchesConv2dToFloatRounding) {
   const Case c = GetParam();
-  for (const auto format : {torch::MemoryFormat::Contiguous, torch::MemoryFormat::ChannelsLast}) {
-    torch::manual_seed(13);
-    expect_float64_sums(c, {c.out, c.in, 5, 5}, {c.batch, c.out, c.h / 2, c.w / 2}, format,
-                        thin_layer_conv, conv);
-  }
+  for_each_cpu_copy([&] {
+    for (const auto format : {torch::MemoryFormat::Contiguous, torch::MemoryFormat::ChannelsLast}) {
+      torch::manual_seed(13);
+      expect_float64_sums(c, {c.out, c.in, 5, 5}, {c.batch, c.out, c.h / 2, c.w / 2}, format,
+                          thin_layer_conv, conv);
+    }
+  });
 }
 
 TEST_P(ThinConvTest, Bf16MatchesConv2dToBf16Rounding) {
   const Case c = GetParam();
-  for (const auto format : {torch::MemoryFormat::Contiguous, torch::MemoryFormat::ChannelsLast}) {
-    torch::manual_seed(17);
-    expect_float64_sums(c, {c.out, c.in, 5, 5}, {c.batch, c.out, c.h / 2, c.w / 2}, format,
-                        thin_layer_conv, conv, torch::kBFloat16);
-  }
+  for_each_cpu_copy([&] {
+    for (const auto format : {torch::MemoryFormat::Contiguous, torch::MemoryFormat::ChannelsLast}) {
+      torch::manual_seed(17);
+      expect_float64_sums(c, {c.out, c.in, 5, 5}, {c.batch, c.out, c.h / 2, c.w / 2}, format,
+                          thin_layer_conv, conv, torch::kBFloat16);
+    }
+  });
 }
 
 INSTANTIATE_TEST_SUITE_P(Shapes, ThinConvTest,

@@ -11,10 +11,12 @@
 #include "dcgan/model/precision.h"
 #include "dcgan/model/thin_conv_transpose.h"
 #include "testing/conv_checks.h"
+#include "testing/cpu_copies.h"
 
 namespace dcgan {
 namespace {
 
+using testing::for_each_cpu_copy;
 using testing::relative;
 
 namespace F = torch::nn::functional;
@@ -82,16 +84,18 @@ class WinogradTest : public ::testing::TestWithParam<Case> {};
 // the output and in all three gradients (the same sums, rounded differently), in tiles of 2 and 4.
 TEST_P(WinogradTest, MatchesConvTranspose2dToFloatRounding) {
   const Case c = GetParam();
-  for (const int64_t tile : tiles_for(c.h, c.w)) {
-    torch::manual_seed(3);
-    auto w = (torch::randn({c.in, c.out, 5, 5}) * 0.1).requires_grad_(true);
-    expect_float64_sums(
-        c, tile, w, {c.batch, c.out, 2 * c.h, 2 * c.w},
-        [&](const torch::Tensor& x, const torch::Tensor& b) {
-          return winograd_conv_transpose(x, w, b, tile);
-        },
-        reference);
-  }
+  for_each_cpu_copy([&] {
+    for (const int64_t tile : tiles_for(c.h, c.w)) {
+      torch::manual_seed(3);
+      auto w = (torch::randn({c.in, c.out, 5, 5}) * 0.1).requires_grad_(true);
+      expect_float64_sums(
+          c, tile, w, {c.batch, c.out, 2 * c.h, 2 * c.w},
+          [&](const torch::Tensor& x, const torch::Tensor& b) {
+            return winograd_conv_transpose(x, w, b, tile);
+          },
+          reference);
+    }
+  });
 }
 
 INSTANTIATE_TEST_SUITE_P(Shapes, WinogradTest, ::testing::ValuesIn(kCases));
@@ -102,18 +106,20 @@ class WinogradConvTest : public ::testing::TestWithParam<Case> {};
 
 TEST_P(WinogradConvTest, MatchesConv2dToFloatRounding) {
   const Case c = GetParam();
-  for (const int64_t tile : tiles_for(c.h / 2, c.w / 2)) {
-    torch::manual_seed(7);
-    auto w = (torch::randn({c.out, c.in, 5, 5}) * 0.1).requires_grad_(true);
-    expect_float64_sums(
-        c, tile, w, {c.batch, c.out, c.h / 2, c.w / 2},
-        [&](const torch::Tensor& x, const torch::Tensor& b) {
-          return winograd_conv(x, w, b, tile);
-        },
-        [](const torch::Tensor& x, const torch::Tensor& w64, const torch::Tensor& b) {
-          return F::conv2d(x, w64, F::Conv2dFuncOptions().stride(2).padding(2).bias(b));
-        });
-  }
+  for_each_cpu_copy([&] {
+    for (const int64_t tile : tiles_for(c.h / 2, c.w / 2)) {
+      torch::manual_seed(7);
+      auto w = (torch::randn({c.out, c.in, 5, 5}) * 0.1).requires_grad_(true);
+      expect_float64_sums(
+          c, tile, w, {c.batch, c.out, c.h / 2, c.w / 2},
+          [&](const torch::Tensor& x, const torch::Tensor& b) {
+            return winograd_conv(x, w, b, tile);
+          },
+          [](const torch::Tensor& x, const torch::Tensor& w64, const torch::Tensor& b) {
+            return F::conv2d(x, w64, F::Conv2dFuncOptions().stride(2).padding(2).bias(b));
+          });
+    }
+  });
 }
 
 // Sizes are the convolution's input: D's 128 -> 256 at 8x8 and 64 -> 128 at 16x16, its first
