@@ -349,7 +349,7 @@ DCGAN_ALWAYS_INLINE void run_range(const Job<T>& j, int64_t begin, int64_t end) 
 
 template <typename T>
 void run_any(const Job<T>& j, int64_t begin, int64_t end) {
-  run_widest<Widest::kAvx512>([&](auto lanes) DCGAN_ALWAYS_INLINE_LAMBDA {
+  run_widest<CpuCopy::kAvx512>([&](auto lanes) DCGAN_ALWAYS_INLINE_LAMBDA {
     run_range<decltype(lanes)::value>(j, begin, end);
   });
 }

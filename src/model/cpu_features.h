@@ -5,6 +5,8 @@
 #include <atomic>
 #include <type_traits>
 
+#include "dcgan/model/parallel.h"
+
 // A loop written once and inlined into each compiled copy, so that each copy's body is compiled
 // for that copy's instructions.
 #if defined(__GNUC__) || defined(__clang__)
@@ -34,9 +36,8 @@
 
 namespace dcgan {
 
-// The widest copy the loops may take (CpuCopy in dcgan/model/parallel.h, as an int; set there by
-// limit_cpu_copy).
-inline std::atomic<int> cpu_copy_cap{2};
+// The widest copy the loops may take (set by limit_cpu_copy).
+inline std::atomic<CpuCopy> cpu_copy_cap{CpuCopy::kAvx512};
 
 // Whether the CPU runs AVX2 and FMA instructions (x86-64 with GCC or Clang; false elsewhere).
 inline bool cpu_supports_avx2() {
@@ -61,19 +62,16 @@ inline bool cpu_supports_avx512() {
 
 // Whether the loops take their AVX2 and AVX-512 copies now: the CPU runs them, and the cap allows.
 inline bool cpu_has_avx2() {
-  return cpu_supports_avx2() && cpu_copy_cap.load(std::memory_order_relaxed) >= 1;
+  return cpu_supports_avx2() && cpu_copy_cap.load(std::memory_order_relaxed) >= CpuCopy::kAvx2;
 }
 inline bool cpu_has_avx512() {
-  return cpu_supports_avx512() && cpu_copy_cap.load(std::memory_order_relaxed) >= 2;
+  return cpu_supports_avx512() && cpu_copy_cap.load(std::memory_order_relaxed) >= CpuCopy::kAvx512;
 }
 
 // A vector width in floats, as run_widest passes it to a loop: 16 (AVX-512), 8 (AVX2 with FMA) or
 // 4 (the build's baseline).
 template <int L>
 using Lanes = std::integral_constant<int, L>;
-
-// The widest copy run_widest may make of a loop: where wider vectors measured no faster, AVX2.
-enum class Widest { kAvx2, kAvx512 };
 
 namespace detail {
 #if DCGAN_X86_COPIES
@@ -89,13 +87,15 @@ __attribute__((target("avx2,fma"))) void run_avx2(const Body& body) {
 }  // namespace detail
 
 // Runs body(Lanes<L>{}) once, in a copy compiled for the widest vector instructions the CPU runs up
-// to kWidest, else in the build's baseline code (and there alone off x86-64). The loop is written
-// once: body is a lambda marked DCGAN_ALWAYS_INLINE_LAMBDA whose functions are DCGAN_ALWAYS_INLINE,
-// so that all of it is inlined, and compiled, into each copy.
-template <Widest kWidest, class Body>
+// to kWidest (kAvx2 where wider vectors measured no faster), else in the build's baseline code
+// (and there alone off x86-64). The loop is written once: body is a lambda marked
+// DCGAN_ALWAYS_INLINE_LAMBDA whose functions are DCGAN_ALWAYS_INLINE, so that all of it is
+// inlined, and compiled, into each copy.
+template <CpuCopy kWidest, class Body>
 void run_widest(const Body& body) {
+  static_assert(kWidest != CpuCopy::kBaseline, "a loop with no wider copy needs no run_widest");
 #if DCGAN_X86_COPIES
-  if constexpr (kWidest == Widest::kAvx512) {
+  if constexpr (kWidest == CpuCopy::kAvx512) {
     if (cpu_has_avx512()) return detail::run_avx512(body);
   }
   if (cpu_has_avx2()) return detail::run_avx2(body);

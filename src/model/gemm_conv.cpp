@@ -202,7 +202,7 @@ template <typename T>
 void gather_kernel(const T* taps, const T* bias, T* large, const TapPlan& plan, int64_t c) {
   at::parallel_for(0, plan.n * kStride * plan.h, 1, [&](int64_t begin, int64_t end) {
     std::vector<float> sum(c);
-    run_widest<Widest::kAvx512>([&](auto) DCGAN_ALWAYS_INLINE_LAMBDA {
+    run_widest<CpuCopy::kAvx512>([&](auto) DCGAN_ALWAYS_INLINE_LAMBDA {
       gather_rows(taps, bias, large, plan, c, sum.data(), begin, end);
     });
   });

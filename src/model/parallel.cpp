@@ -26,9 +26,7 @@ CpuCopy cpu_copy() {
   return CpuCopy::kBaseline;
 }
 
-CpuCopy limit_cpu_copy(CpuCopy widest) {
-  return static_cast<CpuCopy>(cpu_copy_cap.exchange(static_cast<int>(widest)));
-}
+CpuCopy limit_cpu_copy(CpuCopy widest) { return cpu_copy_cap.exchange(widest); }
 
 const char* cpu_copy_name(CpuCopy copy) {
   switch (copy) {

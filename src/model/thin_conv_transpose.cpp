@@ -134,7 +134,7 @@ DCGAN_ALWAYS_INLINE void output_rows(const Shape& s, const float* x, const float
 template <int Co>
 void output_rows_any(const Shape& s, const float* x, const float* wt, const float* bias, float* y,
                      int64_t begin, int64_t end) {
-  run_widest<Widest::kAvx512>([&](auto lanes) DCGAN_ALWAYS_INLINE_LAMBDA {
+  run_widest<CpuCopy::kAvx512>([&](auto lanes) DCGAN_ALWAYS_INLINE_LAMBDA {
     output_rows<Co, decltype(lanes)::value>(s, x, wt, bias, y, begin, end);
   });
 }

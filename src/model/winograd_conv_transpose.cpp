@@ -404,7 +404,7 @@ DCGAN_ALWAYS_INLINE void output_tiles_backward(const PhaseGrid& g, const float* 
   void name##_parallel(int64_t total, int64_t grain, Args... args) {                    \
     RECORD_USER_SCOPE("dcgan::winograd_" #name);                                        \
     at::parallel_for(0, total, grain, [&](int64_t begin, int64_t end) {                 \
-      run_widest<Widest::kAvx2>(                                                        \
+      run_widest<CpuCopy::kAvx2>(                                                       \
           [&](auto) DCGAN_ALWAYS_INLINE_LAMBDA { name<Ty, Tx>(args..., begin, end); }); \
     });                                                                                 \
   }
@@ -746,7 +746,7 @@ template <bool kBackward>
 void weight_transform_blocks(const float* in, float* out, int64_t n, int64_t tile) {
   const int64_t blocks = (n + kWeightBlock - 1) / kWeightBlock;
   at::parallel_for(0, blocks, 1, [&](int64_t b0, int64_t b1) {
-    run_widest<Widest::kAvx2>([&](auto) DCGAN_ALWAYS_INLINE_LAMBDA {
+    run_widest<CpuCopy::kAvx2>([&](auto) DCGAN_ALWAYS_INLINE_LAMBDA {
       weight_blocks<kBackward>(in, out, n, tile, b0, b1);
     });
   });
