@@ -1,12 +1,18 @@
 #include "dcgan/model/cpu_products.h"
 
 #include <ATen/Context.h>
+#include <ATen/Parallel.h>
+#include <ATen/ThreadLocalState.h>
 
+#include <cstdlib>
 #include <cstring>
+#include <string>
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
 #endif
+
+#include "dcgan/error.h"
 
 namespace dcgan {
 namespace {
@@ -59,9 +65,23 @@ ProductLibrary choose_product_library(bool blas_is_mkl, bool has_onednn, bool in
   return blas_is_mkl && has_onednn && !intel ? ProductLibrary::kOneDnn : ProductLibrary::kBlas;
 }
 
+ProductLibrary product_library_override(const char* value, ProductLibrary rule) {
+  if (value == nullptr) return rule;
+  const std::string name = value;
+  if (name == "blas") return ProductLibrary::kBlas;
+  if (name == "onednn") {
+    if (!at::hasMKLDNN()) {
+      throw ConfigError(std::string(kCpuProductsEnv) + "=onednn: this LibTorch has no oneDNN");
+    }
+    return ProductLibrary::kOneDnn;
+  }
+  throw ConfigError(std::string(kCpuProductsEnv) + ": expected blas or onednn, got '" + name + "'");
+}
+
 ProductLibrary cpu_product_library() {
   static const ProductLibrary library =
-      choose_product_library(at::hasMKL(), at::hasMKLDNN(), intel_cpu());
+      product_library_override(std::getenv(kCpuProductsEnv),
+                               choose_product_library(at::hasMKL(), at::hasMKLDNN(), intel_cpu()));
   return library;
 }
 
@@ -71,19 +91,26 @@ const char* product_library_name(ProductLibrary library) {
 
 namespace {
 // Checks the operands, then runs `blas` (at::bmm on the BLAS) or `onednn` (matrix p of each, per
-// p), both as plain fp32 ops.
+// p), both as plain fp32 ops. On oneDNN the threads take the matrices between them, each product
+// on one thread (LibTorch runs an op inside a parallel region on the calling thread alone), each
+// thread in the caller's thread-local state (grad mode, autocast, the profiler) before the guards.
 template <class Blas, class OneDnn>
 void run_products(const torch::Tensor& out, const torch::Tensor& a, const torch::Tensor& b,
                   ProductLibrary library, Blas blas, OneDnn onednn) {
   check_batched(out, "out");
   check_batched(a, "a");
   check_batched(b, "b");
-  PlainFp32 plain;
   if (library == ProductLibrary::kBlas) {
+    PlainFp32 plain;
     blas();
     return;
   }
-  for (int64_t p = 0; p < a.size(0); ++p) onednn(out[p], a[p], b[p]);
+  const at::ThreadLocalState caller;
+  at::parallel_for(0, a.size(0), 1, [&](int64_t begin, int64_t end) {
+    const at::ThreadLocalStateGuard same_state(caller);
+    PlainFp32 plain;
+    for (int64_t p = begin; p < end; ++p) onednn(out[p], a[p], b[p]);
+  });
 }
 }  // namespace
 
@@ -111,16 +138,15 @@ void products_abt(torch::Tensor out, const torch::Tensor& a, const torch::Tensor
 
 void products_atb(torch::Tensor out, const torch::Tensor& a, const torch::Tensor& b,
                   ProductLibrary library) {
-  const int64_t K = a.size(2), N = b.size(2);
+  const int64_t T = a.size(1), N = b.size(2);
   run_products(
       out, a, b, library, [&] { at::bmm_out(out, a.transpose(1, 2), b); },
       [&](const torch::Tensor& o, const torch::Tensor& x, const torch::Tensor& y) {
-        // The weight gradient of the transposed 1x1 convolution x -> y, weight (in K, out N):
-        // the sum over pixels of x's row times y's. The weight's values are not read; o stands in.
-        const auto grads = at::convolution_backward(
-            as_pixels(y), as_pixels(x), o.view({K, N, 1, 1}), c10::nullopt, {1, 1}, {0, 0}, {1, 1},
-            /*transposed=*/true, {0, 0}, /*groups=*/1, {false, true, false});
-        o.copy_(std::get<1>(grads).view({K, N}));
+        // x^T's K rows (T channels each) through the transposed 1x1 convolution with weight y
+        // (in T, out N), as products_ab. (The weight gradient of the 1x1 convolution x -> y,
+        // at::convolution_backward, gave wrong sums inside a parallel region.)
+        const auto xt = x.t().contiguous();
+        as_pixels(o).copy_(at::conv_transpose2d(as_pixels(xt), y.view({T, N, 1, 1})));
       });
 }
 

@@ -4,6 +4,7 @@
 #include <torch/version.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <thread>
 
 #include "dcgan/error.h"
@@ -107,6 +108,9 @@ std::string describe_build() {
           " copies)";
   // Where the model's own fp32 matrix products run (cpu_products.h).
   text += ", fp32 products on " + std::string(product_library_name(cpu_product_library()));
+  if (const char* chosen = std::getenv(kCpuProductsEnv)) {
+    text += std::string(" (under ") + kCpuProductsEnv + "=" + chosen + ")";
+  }
   return text;
 }
 

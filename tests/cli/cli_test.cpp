@@ -114,6 +114,37 @@ TEST(VersionTest, NamesOneDnnsCapWhereItHoldsBackBf16) {
       << bench.output;
 }
 
+// DCGAN_CPU_PRODUCTS picks the library of the model's own products, and --version says it was
+// chosen so; another value is refused in one line naming the variable.
+TEST(VersionTest, ProductsFollowDcganCpuProducts) {
+  testing::ProcessOptions blas;
+  blas.env = {"DCGAN_CPU_PRODUCTS=blas"};
+  Result version = run_dcgan({"--version"}, blas);
+  ASSERT_EQ(version.code, 0) << version.output;
+  EXPECT_NE(version.output.find(", fp32 products on BLAS (under DCGAN_CPU_PRODUCTS=blas)"),
+            std::string::npos)
+      << version.output;
+  if (at::hasMKLDNN()) {
+    testing::ProcessOptions onednn;
+    onednn.env = {"DCGAN_CPU_PRODUCTS=onednn"};
+    version = run_dcgan({"--version"}, onednn);
+    ASSERT_EQ(version.code, 0) << version.output;
+    EXPECT_NE(version.output.find(", fp32 products on oneDNN (under DCGAN_CPU_PRODUCTS=onednn)"),
+              std::string::npos)
+        << version.output;
+  }
+  testing::ProcessOptions wrong;
+  wrong.env = {"DCGAN_CPU_PRODUCTS=mkl"};
+  Result bench = run_dcgan({"bench", "--device", "cpu", "--steps", "1", "--warmup", "0"}, wrong);
+  EXPECT_EQ(bench.code, 2) << bench.output;
+  // (bench's own lines on stdout may come after it, stdout being a pipe here)
+  EXPECT_NE(bench.output.find("dcgan: error: DCGAN_CPU_PRODUCTS: expected blas or onednn, got "
+                              "'mkl'\n"),
+            std::string::npos)
+      << bench.output;
+  EXPECT_EQ(bench.output.find("internal error"), std::string::npos) << bench.output;
+}
+
 // --profile lists the operators of the step by self time, the model's own layers' loops among
 // them, with a line for the rest and the total.
 TEST(BenchTest, ProfileListsTheStepsOperators) {

@@ -7,8 +7,10 @@
 #include <string>
 #include <vector>
 
+#include "dcgan/error.h"
 #include "dcgan/model/precision.h"
 #include "testing/conv_checks.h"
+#include "testing/threads.h"
 
 namespace dcgan {
 namespace {
@@ -36,35 +38,53 @@ TEST(CpuProductsTest, OneDnnOnlyWhereMklRunsOnACpuNotIntels) {
   EXPECT_EQ(choose_product_library(false, true, false), ProductLibrary::kBlas);  // OpenBLAS
   EXPECT_EQ(choose_product_library(true, false, false), ProductLibrary::kBlas);
   EXPECT_EQ(cpu_product_library(), cpu_product_library());
+  // DCGAN_CPU_PRODUCTS over the rule, and nothing else.
+  EXPECT_EQ(product_library_override(nullptr, ProductLibrary::kOneDnn), ProductLibrary::kOneDnn);
+  EXPECT_EQ(product_library_override("blas", ProductLibrary::kOneDnn), ProductLibrary::kBlas);
+  if (at::hasMKLDNN()) {
+    EXPECT_EQ(product_library_override("onednn", ProductLibrary::kBlas), ProductLibrary::kOneDnn);
+  }
+  try {
+    product_library_override("BLAS ", ProductLibrary::kBlas);
+    ADD_FAILURE() << "an unknown value was taken";
+  } catch (const ConfigError& e) {
+    EXPECT_EQ(std::string(e.what()), "DCGAN_CPU_PRODUCTS: expected blas or onednn, got 'BLAS '");
+  }
   const std::string name = product_library_name(cpu_product_library());
   EXPECT_TRUE(name == "oneDNN" || name == "BLAS") << name;
 }
 
-// Each product on each library against float64 sums of the same operands.
+// Each product on each library against float64 sums of the same operands, on one thread and on
+// several (oneDNN's products then run side by side, one per thread; three threads for fewer
+// matrices than threads in the last shapes).
 TEST(CpuProductsTest, AllThreeProductsMatchFloat64OnEveryLibrary) {
   torch::manual_seed(5);
-  for (const ProductLibrary library : libraries()) {
-    for (const Shape& s : kShapes) {
-      SCOPED_TRACE(std::string(product_library_name(library)) + " P " + std::to_string(s.p) +
-                   " T " + std::to_string(s.t) + " K " + std::to_string(s.k) + " N " +
-                   std::to_string(s.n));
-      const auto a = torch::randn({s.p, s.t, s.k});
-      const auto b = torch::randn({s.p, s.k, s.n});
-      const auto c = torch::randn({s.p, s.t, s.n});
-      const auto a64 = a.to(torch::kDouble), b64 = b.to(torch::kDouble), c64 = c.to(torch::kDouble);
+  for (const int threads : {1, 2, 3}) {
+    testing::IntraOpThreads intra_op(threads);
+    for (const ProductLibrary library : libraries()) {
+      for (const Shape& s : kShapes) {
+        SCOPED_TRACE(std::string(product_library_name(library)) + " on " + std::to_string(threads) +
+                     " threads, P " + std::to_string(s.p) + " T " + std::to_string(s.t) + " K " +
+                     std::to_string(s.k) + " N " + std::to_string(s.n));
+        const auto a = torch::randn({s.p, s.t, s.k});
+        const auto b = torch::randn({s.p, s.k, s.n});
+        const auto c = torch::randn({s.p, s.t, s.n});
+        const auto a64 = a.to(torch::kDouble), b64 = b.to(torch::kDouble),
+                   c64 = c.to(torch::kDouble);
 
-      auto ab = torch::full({s.p, s.t, s.n}, 7.0);  // overwritten, not added to
-      products_ab(ab, a, b, library);
-      EXPECT_LT(relative(ab, at::bmm(a64, b64)), 1e-5);
+        auto ab = torch::full({s.p, s.t, s.n}, 7.0);  // overwritten, not added to
+        products_ab(ab, a, b, library);
+        EXPECT_LT(relative(ab, at::bmm(a64, b64)), 1e-5);
 
-      // a . bt where bt is (P, N, K): here b's transpose, made contiguous.
-      auto abt = torch::full({s.p, s.t, s.n}, 7.0);
-      products_abt(abt, a, b.transpose(1, 2).contiguous(), library);
-      EXPECT_LT(relative(abt, at::bmm(a64, b64)), 1e-5);
+        // a . bt where bt is (P, N, K): here b's transpose, made contiguous.
+        auto abt = torch::full({s.p, s.t, s.n}, 7.0);
+        products_abt(abt, a, b.transpose(1, 2).contiguous(), library);
+        EXPECT_LT(relative(abt, at::bmm(a64, b64)), 1e-5);
 
-      auto atb = torch::full({s.p, s.k, s.n}, 7.0);
-      products_atb(atb, a, c, library);
-      EXPECT_LT(relative(atb, at::bmm(a64.transpose(1, 2), c64)), 1e-5);
+        auto atb = torch::full({s.p, s.k, s.n}, 7.0);
+        products_atb(atb, a, c, library);
+        EXPECT_LT(relative(atb, at::bmm(a64.transpose(1, 2), c64)), 1e-5);
+      }
     }
   }
 }

@@ -8,6 +8,10 @@
 // the CPU's instruction sets) ran at about 290 (docs/PERFORMANCE.md). So where LibTorch's BLAS is
 // MKL, it has oneDNN, and the CPU is not Intel's, these products run as 1x1 convolutions; elsewhere
 // (Intel CPUs, where MKL is fast; OpenBLAS builds such as Debian's LibTorch) as at::bmm.
+//
+// On oneDNN each product runs whole on one thread, the threads taking the batch's matrices between
+// them: split over the threads, the 1x1 convolutions of the Winograd form's sizes (128 to 2048
+// rows) ran at a fraction of their one-thread rate (docs/PERFORMANCE.md).
 #pragma once
 
 #include <torch/torch.h>
@@ -16,8 +20,13 @@ namespace dcgan {
 
 enum class ProductLibrary { kBlas, kOneDnn };
 
-// The library for this process's products (decided once).
+// The library for this process's products (decided once): the rule's, or DCGAN_CPU_PRODUCTS's
+// where that is set ("blas" or "onednn"; to measure one library where the rule picks the other).
 ProductLibrary cpu_product_library();
+constexpr const char* kCpuProductsEnv = "DCGAN_CPU_PRODUCTS";
+// DCGAN_CPU_PRODUCTS's value (nullptr: unset) over the rule's choice; a ConfigError naming the
+// variable for any other value.
+ProductLibrary product_library_override(const char* value, ProductLibrary rule);
 // The rule: oneDNN where the BLAS is MKL, oneDNN is there and the CPU is not Intel's.
 ProductLibrary choose_product_library(bool blas_is_mkl, bool has_onednn, bool intel_cpu);
 // "oneDNN" or "BLAS".
