@@ -1,6 +1,6 @@
 # Which LibTorch, and whether with CUDA. Defines the target dcgan_torch (LibTorch's headers and
-# libraries), Torch_VERSION, DCGAN_TORCH_CXX_FLAGS and DCGAN_TORCH_CUDA (ON when the build links
-# LibTorch's CUDA libraries).
+# libraries), Torch_VERSION, DCGAN_TORCH_CXX_FLAGS, DCGAN_TORCH_CUDA (ON when the build links
+# LibTorch's CUDA libraries) and DCGAN_TORCH_ONEDNN (ON when its ATen has oneDNN).
 #
 # Which: Torch_DIR or CMAKE_PREFIX_PATH where given; else the PyTorch that scripts/setup.sh
 # installs into .venv/; else the system's (Debian's libtorch-dev).
@@ -170,15 +170,23 @@ set_property(CACHE DCGAN_OPENMP PROPERTY STRINGS auto on off)
 if(NOT DCGAN_OPENMP MATCHES "^(auto|on|off)$")
   message(FATAL_ERROR "DCGAN_OPENMP: auto, on or off expected, found '${DCGAN_OPENMP}'")
 endif()
+# ATen's build options, from its ATen/Config.h: whether it runs on OpenMP (below), and whether it
+# has oneDNN (the tests then also run the Winograd form with its products there).
+get_target_property(_dcgan_torch_include_dirs dcgan_torch INTERFACE_INCLUDE_DIRECTORIES)
+find_file(DCGAN_ATEN_CONFIG_H ATen/Config.h PATHS ${_dcgan_torch_include_dirs} NO_DEFAULT_PATH)
+set(_dcgan_aten_openmp "")
+set(_dcgan_aten_onednn "")
+if(DCGAN_ATEN_CONFIG_H)
+  file(STRINGS "${DCGAN_ATEN_CONFIG_H}" _dcgan_aten_openmp REGEX "define AT_PARALLEL_OPENMP 1")
+  file(STRINGS "${DCGAN_ATEN_CONFIG_H}" _dcgan_aten_onednn REGEX "define AT_MKLDNN_ENABLED\\(\\) 1")
+endif()
+set(DCGAN_TORCH_ONEDNN OFF)
+if(_dcgan_aten_onednn)
+  set(DCGAN_TORCH_ONEDNN ON)
+endif()
 set(DCGAN_HAVE_OPENMP OFF)
 set(_dcgan_openmp_why "DCGAN_OPENMP=off")
 if(NOT DCGAN_OPENMP STREQUAL "off")
-  get_target_property(_dcgan_torch_include_dirs dcgan_torch INTERFACE_INCLUDE_DIRECTORIES)
-  find_file(DCGAN_ATEN_CONFIG_H ATen/Config.h PATHS ${_dcgan_torch_include_dirs} NO_DEFAULT_PATH)
-  set(_dcgan_aten_openmp "")
-  if(DCGAN_ATEN_CONFIG_H)
-    file(STRINGS "${DCGAN_ATEN_CONFIG_H}" _dcgan_aten_openmp REGEX "define AT_PARALLEL_OPENMP 1")
-  endif()
   if(NOT _dcgan_aten_openmp)
     set(_dcgan_openmp_why "this LibTorch's ATen does not run on OpenMP")
   else()
