@@ -3,6 +3,9 @@
 #include <ATen/Context.h>
 #include <ATen/Parallel.h>
 #include <ATen/ThreadLocalState.h>
+#include <ATen/core/dispatch/Dispatcher.h>
+#include <ATen/core/stack.h>
+#include <c10/util/Optional.h>
 
 #include <cstdlib>
 #include <cstring>
@@ -112,7 +115,27 @@ void run_products(const torch::Tensor& out, const torch::Tensor& a, const torch:
     for (int64_t p = begin; p < end; ++p) onednn(out[p], a[p], b[p]);
   });
 }
+
+// oneDNN's dense layer as LibTorch 2 registers it for its compiler, mkldnn::_linear_pointwise:
+// x (T, K) times w (N, K) transposed, w contiguous or a transposed view. Per call it sets up less
+// than a 1x1 convolution: (128 x 512) by (512 x 256) on one thread of an Intel Xeon took 251 us
+// against 330 (docs/PERFORMANCE.md). Absent (LibTorch 1.13, or no oneDNN), nullopt.
+const c10::optional<c10::OperatorHandle>& onednn_linear() {
+  static const c10::optional<c10::OperatorHandle> op =
+      c10::Dispatcher::singleton().findSchema({"mkldnn::_linear_pointwise", ""});
+  return op;
+}
+
+// o = x . w^T through onednn_linear, with no activation after it.
+void linear_into(const torch::Tensor& o, const torch::Tensor& x, const torch::Tensor& w) {
+  torch::jit::Stack stack{x, w, c10::IValue(), c10::IValue(std::string("none")),
+                          c10::IValue(c10::List<c10::optional<c10::Scalar>>()), c10::IValue()};
+  onednn_linear()->callBoxed(&stack);
+  o.copy_(stack.back().toTensor());
+}
 }  // namespace
+
+bool onednn_products_are_dense_layers() { return onednn_linear().has_value(); }
 
 void products_ab(torch::Tensor out, const torch::Tensor& a, const torch::Tensor& b,
                  ProductLibrary library) {
@@ -120,6 +143,7 @@ void products_ab(torch::Tensor out, const torch::Tensor& a, const torch::Tensor&
   run_products(
       out, a, b, library, [&] { at::bmm_out(out, a, b); },
       [&](const torch::Tensor& o, const torch::Tensor& x, const torch::Tensor& y) {
+        if (onednn_linear()) return linear_into(o, x, y.t());
         // A transposed 1x1 convolution with weight (in K, out N) is the product with y itself.
         as_pixels(o).copy_(at::conv_transpose2d(as_pixels(x), y.view({K, N, 1, 1})));
       });
@@ -131,6 +155,7 @@ void products_abt(torch::Tensor out, const torch::Tensor& a, const torch::Tensor
   run_products(
       out, a, b, library, [&] { at::bmm_out(out, a, b.transpose(1, 2)); },
       [&](const torch::Tensor& o, const torch::Tensor& x, const torch::Tensor& y) {
+        if (onednn_linear()) return linear_into(o, x, y);
         // A 1x1 convolution with weight (out N, in K).
         as_pixels(o).copy_(at::conv2d(as_pixels(x), y.view({N, K, 1, 1})));
       });
@@ -142,10 +167,12 @@ void products_atb(torch::Tensor out, const torch::Tensor& a, const torch::Tensor
   run_products(
       out, a, b, library, [&] { at::bmm_out(out, a.transpose(1, 2), b); },
       [&](const torch::Tensor& o, const torch::Tensor& x, const torch::Tensor& y) {
-        // x^T's K rows (T channels each) through the transposed 1x1 convolution with weight y
-        // (in T, out N), as products_ab. (The weight gradient of the 1x1 convolution x -> y,
-        // at::convolution_backward, gave wrong sums inside a parallel region.)
+        // x^T's K rows (T values each) times y: through the dense layer with weight y^T (N, T),
+        // else the transposed 1x1 convolution with weight y (in T, out N), as products_ab. (The
+        // weight gradient of the 1x1 convolution x -> y, at::convolution_backward, gave wrong
+        // sums inside a parallel region.)
         const auto xt = x.t().contiguous();
+        if (onednn_linear()) return linear_into(o, xt, y.t());
         as_pixels(o).copy_(at::conv_transpose2d(as_pixels(xt), y.view({T, N, 1, 1})));
       });
 }

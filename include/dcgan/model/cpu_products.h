@@ -12,7 +12,8 @@
 // On oneDNN each product runs whole on one thread, the threads taking the batch's matrices between
 // them: split over two threads, the 1x1 convolutions of the Winograd form's sizes (128 to 2048
 // rows) ran at only 1.5 to 1.7 times their one-thread rate, and side by side the fp32 step gained
-// a quarter (docs/PERFORMANCE.md).
+// a quarter (docs/PERFORMANCE.md). From LibTorch 2 each is oneDNN's dense layer rather than a 1x1
+// convolution (the same sums, set up in less time per call: the fp32 step gained a fifth).
 #pragma once
 
 #include <torch/torch.h>
@@ -32,6 +33,9 @@ ProductLibrary product_library_override(const char* value, ProductLibrary rule);
 ProductLibrary choose_product_library(bool blas_is_mkl, bool has_onednn, bool intel_cpu);
 // "oneDNN" or "BLAS".
 const char* product_library_name(ProductLibrary library);
+// Whether products on oneDNN run as its dense layer (LibTorch's mkldnn::_linear_pointwise, from
+// LibTorch 2 on), else as 1x1 convolutions.
+bool onednn_products_are_dense_layers();
 
 // The three products of a layer, batched over P matrices; every operand and `out` is (P, rows,
 // columns) fp32 on the CPU, each matrix contiguous (row-major):
