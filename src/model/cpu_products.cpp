@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <vector>
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
@@ -119,10 +120,18 @@ void run_products(const torch::Tensor& out, const torch::Tensor& a, const torch:
 // oneDNN's dense layer as LibTorch 2 registers it for its compiler, mkldnn::_linear_pointwise:
 // x (T, K) times w (N, K) transposed, w contiguous or a transposed view. Per call it sets up less
 // than a 1x1 convolution: (128 x 512) by (512 x 256) on one thread of an Intel Xeon took 251 us
-// against 330 (docs/PERFORMANCE.md). Absent (LibTorch 1.13, or no oneDNN), nullopt.
+// against 330 (docs/PERFORMANCE.md). Absent (LibTorch 1.13, or no oneDNN), or with other
+// arguments than linear_into passes (a later LibTorch's), nullopt.
 const c10::optional<c10::OperatorHandle>& onednn_linear() {
-  static const c10::optional<c10::OperatorHandle> op =
-      c10::Dispatcher::singleton().findSchema({"mkldnn::_linear_pointwise", ""});
+  static const c10::optional<c10::OperatorHandle> op = [] {
+    auto found = c10::Dispatcher::singleton().findSchema({"mkldnn::_linear_pointwise", ""});
+    if (!found) return found;
+    const std::vector<std::string> expected{"X", "W", "B", "attr", "scalars", "algorithm"};
+    const auto& args = found->schema().arguments();
+    bool same = args.size() == expected.size() && found->schema().returns().size() == 1;
+    for (size_t i = 0; same && i < args.size(); ++i) same = args[i].name() == expected[i];
+    return same ? found : c10::optional<c10::OperatorHandle>();
+  }();
   return op;
 }
 
